@@ -1,0 +1,3 @@
+from homeplm.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,77 @@
+"""The composition root: loads the parts a command needs (in parallel threads) and wires them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from homeplm import factory
+from homeplm.brain import LlmChatRoute, Router
+from homeplm.config.schema import Settings
+from homeplm.events import EventCallback, EventType, PipelineEvent
+from homeplm.pipeline import Components, Pipeline
+from homeplm.stages import AudioSink, WakeDetector
+
+_LOGGER = logging.getLogger(__name__)
+
+PART_NAMES = ("wake", "vad", "stt", "llm", "tts")
+
+
+@dataclass(slots=True)
+class LoadedParts:
+    parts: dict[str, Any] = field(default_factory=dict)
+    load_ms: dict[str, float] = field(default_factory=dict)
+
+
+_LOADERS: dict[str, Callable[[Settings], Any]] = {
+    "wake": factory.make_wake,
+    "vad": factory.make_vad,
+    "stt": factory.make_stt,
+    "llm": factory.make_chat_model,
+    "tts": factory.make_tts,
+}
+
+
+async def load_parts(settings: Settings, names: tuple[str, ...]) -> LoadedParts:
+    """Load models concurrently in worker threads; the first failure is raised."""
+
+    def timed(name: str) -> tuple[str, Any, float]:
+        start = time.perf_counter()
+        part = _LOADERS[name](settings)
+        return name, part, (time.perf_counter() - start) * 1000
+
+    loaded = LoadedParts()
+    results = await asyncio.gather(*(asyncio.to_thread(timed, n) for n in names))
+    for name, part, ms in results:
+        loaded.parts[name] = part
+        loaded.load_ms[name] = round(ms, 1)
+    return loaded
+
+
+def build_pipeline(
+    settings: Settings, loaded: LoadedParts, emit: EventCallback, sink: AudioSink | None
+) -> Pipeline:
+    parts = loaded.parts
+    brain = None
+    if "llm" in parts:
+        brain = Router([LlmChatRoute(parts["llm"], settings.llm, settings.assistant)])
+    components = Components(
+        vad=parts.get("vad"), stt=parts.get("stt"), brain=brain, tts=parts.get("tts")
+    )
+    return Pipeline(components, settings, emit, sink)
+
+
+async def start(
+    settings: Settings, names: tuple[str, ...], emit: EventCallback, sink: AudioSink | None
+) -> tuple[Pipeline, WakeDetector | None]:
+    """Load what is named, build the pipeline, and announce READY with the load times."""
+    started = time.perf_counter()
+    loaded = await load_parts(settings, names)
+    pipeline = build_pipeline(settings, loaded, emit, sink)
+    ready_ms = round((time.perf_counter() - started) * 1000, 1)
+    emit(PipelineEvent(EventType.READY, data={"load_ms": loaded.load_ms, "ready_ms": ready_ms}))
+    return pipeline, loaded.parts.get("wake")

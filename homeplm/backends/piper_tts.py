@@ -1,0 +1,59 @@
+"""Text to speech with Piper (VITS voices in ONNX, espeak-ng phonemes)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+from piper import PiperVoice, SynthesisConfig
+
+from homeplm.config.schema import TtsSettings
+from homeplm.errors import ModelMissingError, TtsError
+from homeplm.models import resolve, shipped_voice_path
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _config_path(voice: Path) -> Path:
+    config = voice.with_name(voice.name + ".json")
+    if not config.is_file():
+        raise ModelMissingError(f"The Piper voice config {config} (beside {voice.name}) is missing")
+    return config
+
+
+class PiperTts:
+    """One voice; `synthesize` returns int16 mono audio at the voice's own `sample_rate`."""
+
+    def __init__(self, settings: TtsSettings) -> None:
+        path = resolve(settings.voice, shipped_voice_path, key="tts.voice")
+        config = _config_path(path)
+        try:
+            self._voice = PiperVoice.load(path, config_path=config)
+        except Exception as err:  # onnxruntime and json errors share no base below Exception
+            raise TtsError(f"Cannot load the Piper voice {path}: {err}") from err
+        self.name = path.stem
+        self.sample_rate: int = int(self._voice.config.sample_rate)
+        self._syn_config = SynthesisConfig(
+            speaker_id=settings.speaker_id,
+            length_scale=settings.length_scale,
+            volume=settings.volume,
+        )
+        self._lock = threading.Lock()
+        _LOGGER.info("Piper voice %s loaded (%d Hz)", self.name, self.sample_rate)
+
+    def synthesize(self, text: str) -> np.ndarray:
+        if not text.strip():
+            return np.zeros(0, dtype=np.int16)
+        with self._lock:
+            try:
+                parts = [
+                    chunk.audio_int16_array
+                    for chunk in self._voice.synthesize(text, syn_config=self._syn_config)
+                ]
+            except Exception as err:
+                raise TtsError(f"Piper failed: {err}") from err
+        if not parts:
+            return np.zeros(0, dtype=np.int16)
+        return np.concatenate(parts).astype(np.int16, copy=False)

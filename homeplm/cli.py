@@ -1,0 +1,111 @@
+"""The `homeplm` command line: argument parsing, exit codes and error messages for shell users."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from homeplm import __version__
+from homeplm.errors import HomeplmError
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_CONFIG = "configs/homeplm.yaml"
+EXIT_INTERRUPTED = 130
+
+
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", metavar="PATH", default=None,
+        help=f"YAML configuration (default: $HOMEPLM_CONFIG or {DEFAULT_CONFIG} if present, else built-in defaults)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging (shows transcripts)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="homeplm", description="A private, whole-house voice assistant.")
+    parser.add_argument("--version", action="version", version=f"homeplm {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the assistant (microphone → speaker, or offline from a file)")
+    run.add_argument("--input", metavar="WAV|-", help="a WAV file, or - for raw 16 kHz s16le mono PCM on stdin (default: microphone)")
+    run.add_argument("--output", metavar="WAV|none", help="write what is spoken to a WAV file, or 'none' (default: speaker)")
+
+    transcribe = sub.add_parser("transcribe", help="print what is said in a WAV file")
+    transcribe.add_argument("wav", metavar="WAV")
+
+    say = sub.add_parser("say", help="speak a text")
+    say.add_argument("text", metavar="TEXT")
+    say.add_argument("--output", metavar="WAV", help="write to a WAV file instead of the speaker")
+
+    ask = sub.add_parser("ask", help="ask a question in text; the answer is printed")
+    ask.add_argument("text", metavar="TEXT")
+    ask.add_argument("--speak", action="store_true", help="also speak the answer on the speaker")
+    ask.add_argument("--output", metavar="WAV", help="also write the spoken answer to a WAV file")
+
+    sub.add_parser("devices", help="list audio devices")
+
+    check = sub.add_parser("check-config", help="validate the configuration and the model files")
+    check.add_argument("--show", action="store_true", help="print the effective configuration")
+
+    bench = sub.add_parser("bench", help="measure latency, CPU and memory on spoken commands")
+    bench.add_argument("--quick", action="store_true", help="fewer commands and shorter idle measurement")
+    bench.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+
+    for child in sub.choices.values():
+        _add_config(child)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from homeplm import commands  # deferred: `--help` stays instant
+
+    handler: Callable[[argparse.Namespace], Coroutine[Any, Any, int]] = getattr(
+        commands, "cmd_" + args.command.replace("-", "_")
+    )
+    try:
+        return _run_async(handler(args))
+    except HomeplmError as err:
+        print(f"homeplm: {err.message}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _run_async(coro: Coroutine[Any, Any, int]) -> int:
+    """Run a command; SIGTERM ends it cleanly (exit 0), SIGINT too (exit 130), no traceback."""
+    received: list[int] = []
+
+    async def wrapper() -> int:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        assert task is not None
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, lambda s=signum: (received.append(s), task.cancel()))
+        return await coro
+
+    try:
+        return asyncio.run(wrapper())
+    except asyncio.CancelledError:
+        if received and received[0] == signal.SIGTERM:
+            _LOGGER.info("stopped by SIGTERM")
+            return 0
+        return EXIT_INTERRUPTED
+
+
+def resolve_config_path(given: str | None) -> Path | None:
+    import os
+
+    if given:
+        return Path(given)
+    if env := os.environ.get("HOMEPLM_CONFIG"):
+        return Path(env)
+    default = Path(DEFAULT_CONFIG)
+    return default if default.exists() else None

@@ -1,0 +1,189 @@
+"""What each `homeplm` subcommand does. Heavy parts load only for the commands that need them."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+
+from homeplm import assistant, factory
+from homeplm.cli import resolve_config_path
+from homeplm.config import Settings, load_settings, settings_to_dict
+from homeplm.errors import AudioInputError, HomeplmError
+from homeplm.events import EventCallback, EventType, PipelineEvent, fan_out
+from homeplm.fileio import NullSink, RawStdinSource, WavFileSink, WavFileSource, load_wav_16k
+from homeplm.listener import Listener
+from homeplm.logs import log_event, setup_logging
+from homeplm.pipeline import Stage
+from homeplm.stages import AudioSink, AudioSource
+
+_LOGGER = logging.getLogger(__name__)
+
+# A lost microphone is reopened this many times (with growing pauses) before the daemon exits
+# non-zero, so that systemd restarts it.
+MIC_RETRIES = 3
+MIC_STABLE_S = 60.0
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(resolve_config_path(args.config))
+    setup_logging("DEBUG" if args.verbose else settings.logging.level)
+    return settings
+
+
+def _sink(settings: Settings, output: str | None) -> AudioSink:
+    if output == "none":
+        return NullSink(settings.output.sample_rate)
+    if output:
+        return WavFileSink(output, settings.output.sample_rate)
+    return factory.make_speaker(settings)
+
+
+class _TurnPrinter:
+    """Prints each offline turn's transcript and reply to stdout (the user's own terminal)."""
+
+    def __call__(self, event: PipelineEvent) -> None:
+        if event.type is EventType.TRANSCRIPT:
+            print(f"heard: {event.data.get('text', '')}", flush=True)
+        elif event.type is EventType.REPLY_END:
+            print(f"reply: {event.data.get('text', '')}", flush=True)
+
+
+async def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    offline = args.input is not None
+    source: AudioSource | None = None
+    if args.input == "-":
+        source = RawStdinSource()
+    elif offline:
+        source = WavFileSource(args.input)  # a bad file fails before any model loads
+    sink = _sink(settings, args.output)
+    emit: EventCallback = fan_out(log_event, _TurnPrinter()) if offline else log_event
+    try:
+        pipeline, wake = await assistant.start(settings, assistant.PART_NAMES, emit, sink)
+        assert wake is not None
+        listener = Listener(pipeline, wake, emit)
+        if source is not None:
+            await listener.run(source)
+        else:
+            await _listen_to_microphone(settings, listener)
+    finally:
+        if source is not None:
+            await source.close()
+        await sink.close()
+    failed = [t for t in listener.turns if t.outcome == "error"]
+    return 1 if failed else 0
+
+
+async def _listen_to_microphone(settings: Settings, listener: Listener) -> None:
+    """Supervised: a lost device is reopened with back-off; after MIC_RETRIES the error ends the daemon."""
+    failures = 0
+    while True:
+        mic = factory.make_mic(settings)
+        opened = time.monotonic()
+        try:
+            await listener.run(mic)
+            return
+        except AudioInputError as err:
+            failures = 1 if time.monotonic() - opened > MIC_STABLE_S else failures + 1
+            if failures > MIC_RETRIES:
+                raise
+            _LOGGER.warning("microphone lost (%s); reopening in %d s", err, 2**failures)
+            await asyncio.sleep(2**failures)
+        finally:
+            await mic.close()
+
+
+async def cmd_transcribe(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    audio = load_wav_16k(args.wav)
+    loaded = await assistant.load_parts(settings, ("stt",))
+    transcript = await asyncio.to_thread(loaded.parts["stt"].transcribe, audio)
+    if transcript.text:
+        print(transcript.text)
+    else:
+        print("(no speech recognised)", file=sys.stderr)
+    return 0
+
+
+async def cmd_say(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    sink = _sink(settings, args.output)
+    try:
+        pipeline, _ = await assistant.start(settings, ("tts",), log_event, sink)
+        result = await pipeline.speak(args.text)
+    finally:
+        await sink.close()
+    return _exit_code(result.error)
+
+
+async def cmd_ask(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    speak = args.speak or args.output is not None
+    sink = _sink(settings, args.output) if speak else None
+    names = ("llm", "tts") if speak else ("llm",)
+
+    def stream(event: PipelineEvent) -> None:
+        if event.type is EventType.REPLY_DELTA:
+            print(event.data.get("text", ""), end="", flush=True)
+        elif event.type is EventType.REPLY_END:
+            print(flush=True)
+
+    try:
+        pipeline, _ = await assistant.start(settings, names, fan_out(log_event, stream), sink)
+        result = await pipeline.run_text(args.text, Stage.TTS if speak else Stage.BRAIN)
+    finally:
+        if sink is not None:
+            await sink.close()
+    return _exit_code(result.error)
+
+
+async def cmd_devices(args: argparse.Namespace) -> int:
+    _settings(args)
+    from homeplm.backends.sounddevice_audio import list_devices
+
+    devices = list_devices()
+    if not devices:
+        print("no audio devices found (is libportaudio2 installed, and is the user in the 'audio' group?)")
+        return 0
+    print(f"{'#':>3}  {'in':>3} {'out':>3}  {'rate':>6}  name")
+    for d in devices:
+        mark = ("<in " if d["is_default_in"] else "") + ("<out" if d["is_default_out"] else "")
+        print(
+            f"{d['index']:>3}  {d['max_input_channels']:>3} {d['max_output_channels']:>3}  "
+            f"{int(d['default_samplerate']):>6}  {d['name']} {mark}".rstrip()
+        )
+    return 0
+
+
+async def cmd_check_config(args: argparse.Namespace) -> int:
+    path = resolve_config_path(args.config)
+    settings = _settings(args)
+    print(f"{path or 'built-in defaults'}: configuration OK")
+    missing = 0
+    for role, resolve in factory.MODEL_RESOLVERS.items():
+        try:
+            print(f"  {role:<6} {resolve(settings)}")
+        except HomeplmError as err:
+            missing += 1
+            print(f"  {role:<6} MISSING: {err.message}")
+    if args.show:
+        print(json.dumps(settings_to_dict(settings), indent=2))
+    return 3 if missing else 0
+
+
+async def cmd_bench(args: argparse.Namespace) -> int:
+    from homeplm.bench import run_bench
+
+    settings = _settings(args)
+    return await run_bench(settings, quick=args.quick, json_path=args.json)
+
+
+def _exit_code(error: HomeplmError | None) -> int:
+    if error is None:
+        return 0
+    print(f"homeplm: {error.message}", file=sys.stderr)
+    return error.exit_code

@@ -1,0 +1,140 @@
+"""The settings tree: one frozen section per stage. Defaults here are the documented defaults.
+
+`Annotated[..., Range(lo, hi)]` bounds numbers; `Choice(...)` limits strings. The loader reads both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    lo: float | None = None
+    hi: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InputSettings:
+    # "default" (PortAudio's default input), a device name (substring match) or an index.
+    device: str | int = "default"
+    # Block size asked of PortAudio; audio is re-cut into 80 ms chunks inside.
+    block_ms: Annotated[int, Range(10, 500)] = 80
+    # Bounded queue between the audio thread and the loop (chunks); overflow is counted, not blocked.
+    queue_chunks: Annotated[int, Range(4, 1000)] = 50
+    # Seconds without a callback before the stream counts as lost (unplugged device).
+    stall_timeout_s: Annotated[float, Range(0.5, 60)] = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSettings:
+    device: str | int = "default"
+    # Playback volume multiplier.
+    volume: Annotated[float, Range(0.0, 4.0)] = 1.0
+    # Sample rate for WAV output and for speakers that accept it (else the device's default).
+    sample_rate: Annotated[int, Range(8000, 96000)] = 22050
+
+
+@dataclass(frozen=True, slots=True)
+class WakeSettings:
+    # Shipped names (hey_jarvis, alexa, hey_mycroft, okay_nabu, hey_rhasspy) or paths to .tflite files.
+    models: tuple[str, ...] = ("hey_jarvis",)
+    threshold: Annotated[float, Range(0.05, 0.99)] = 0.5
+    # After a detection the detector is reset and deaf for this long (its own tail re-triggers).
+    refractory_s: Annotated[float, Range(0.0, 10.0)] = 2.0
+    # Audio kept from before the detection and handed to the recorder ("hey jarvis turn on…" in one breath).
+    preroll_s: Annotated[float, Range(0.0, 3.0)] = 1.0
+    # Directory holding melspectrogram.tflite and embedding_model.tflite (null: the shipped ones).
+    feature_models_dir: str | None = None
+    # Play a short chime when the wake word is heard.
+    chime: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class VadSettings:
+    # Silero VAD ONNX model (null: the one shipped inside faster-whisper).
+    model: str | None = None
+    threshold: Annotated[float, Range(0.05, 0.95)] = 0.5
+    # No speech within this time after the wake word ends the turn quietly.
+    start_timeout_s: Annotated[float, Range(0.5, 30.0)] = 5.0
+    # Speech needed before the utterance counts as started.
+    min_speech_s: Annotated[float, Range(0.0, 2.0)] = 0.16
+    # Silence that ends the utterance.
+    silence_s: Annotated[float, Range(0.25, 1.0)] = 0.64
+    max_utterance_s: Annotated[float, Range(1.0, 60.0)] = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class AsrSettings:
+    # CTranslate2 Whisper model directory (null: the shipped tiny.en).
+    model: str | None = None
+    compute_type: Annotated[str, Choice(("int8", "int8_float32", "float32", "default"))] = "int8"
+    beam_size: Annotated[int, Range(1, 10)] = 1
+    language: str = "en"
+    threads: Annotated[int, Range(1, 64)] = 2
+    # Segments whose no-speech probability is above this are dropped (hallucinations on silence).
+    no_speech_threshold: Annotated[float, Range(0.0, 1.0)] = 0.6
+    # Segments whose average log-probability is below this are dropped.
+    log_prob_threshold: Annotated[float, Range(-10.0, 0.0)] = -1.0
+    # Text to bias recognition (names of people, rooms, devices).
+    initial_prompt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LlmSettings:
+    # GGUF file (null: the shipped SmolLM2-135M-Instruct Q4_1).
+    model: str | None = None
+    context_size: Annotated[int, Range(256, 131072)] = 2048
+    threads: Annotated[int, Range(1, 64)] = 2
+    max_tokens: Annotated[int, Range(8, 4096)] = 96
+    temperature: Annotated[float, Range(0.0, 2.0)] = 0.3
+    top_p: Annotated[float, Range(0.0, 1.0)] = 0.9
+    repeat_penalty: Annotated[float, Range(1.0, 2.0)] = 1.1
+    # Earlier exchanges kept in the chat (0: each question stands alone).
+    history_turns: Annotated[int, Range(0, 20)] = 2
+    seed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantSettings:
+    name: str = "Jarvis"
+    household: str = "the family"
+    # {name} and {household} are filled in once at start, so the prompt stays byte-stable.
+    system_prompt: str = (
+        "You are {name}, the voice assistant of {household}. You run privately in their home. "
+        "Answer in one or two short, friendly sentences that sound natural when spoken aloud. "
+        "Do not use lists, markdown or emoji."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TtsSettings:
+    # Piper voice .onnx (its .onnx.json beside it; null: the shipped en_US-joe-medium).
+    voice: str | None = None
+    length_scale: Annotated[float, Range(0.5, 2.0)] = 1.0
+    volume: Annotated[float, Range(0.0, 4.0)] = 1.0
+    speaker_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingSettings:
+    level: Annotated[str, Choice(("DEBUG", "INFO", "WARNING", "ERROR"))] = "INFO"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    input: InputSettings = field(default_factory=InputSettings)
+    output: OutputSettings = field(default_factory=OutputSettings)
+    wake: WakeSettings = field(default_factory=WakeSettings)
+    vad: VadSettings = field(default_factory=VadSettings)
+    asr: AsrSettings = field(default_factory=AsrSettings)
+    llm: LlmSettings = field(default_factory=LlmSettings)
+    assistant: AssistantSettings = field(default_factory=AssistantSettings)
+    tts: TtsSettings = field(default_factory=TtsSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)

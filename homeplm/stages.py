@@ -1,0 +1,113 @@
+"""The small interfaces between stages. Backends implement them; tests use fakes.
+
+Audio everywhere is int16 numpy arrays at 16 kHz mono unless a `sample_rate` says otherwise.
+Blocking methods (model calls) are synchronous and are run in worker threads by the pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class WakeDetection:
+    name: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    text: str
+    language: str = "en"
+    duration_ms: int = 0
+    dropped_segments: int = 0  # segments suppressed as probable hallucinations
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One request to the brain: what was said, and where it came from."""
+
+    text: str
+    source: str = "voice"  # voice | cli | mqtt
+    room: str | None = None
+    speaker: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class AudioSource(Protocol):
+    """Produces 80 ms chunks of 16 kHz s16 mono audio until the input ends or close()."""
+
+    def chunks(self) -> AsyncIterator[np.ndarray]: ...
+
+    def discard_pending(self) -> None:
+        """Drop audio captured while the assistant was busy (live sources only)."""
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class AudioSink(Protocol):
+    sample_rate: int
+
+    async def play(self, audio: np.ndarray) -> None:
+        """Queue int16 mono audio at `sample_rate`; returns once it is accepted."""
+
+    async def drain(self) -> None:
+        """Wait until everything queued has been played."""
+
+    def stop(self) -> None:
+        """Stop playback now and drop what is queued."""
+
+    async def close(self) -> None: ...
+
+
+class WakeDetector(Protocol):
+    names: Sequence[str]
+
+    def process(self, chunk: np.ndarray) -> WakeDetection | None:
+        """Feed one 80 ms chunk; a detection when a wake word's score crosses its threshold."""
+
+    def reset(self) -> None: ...
+
+
+class VoiceActivity(Protocol):
+    def speech_probability(self, chunk: np.ndarray) -> float:
+        """Probability that the 80 ms chunk holds speech (streaming, stateful)."""
+
+    def reset(self) -> None: ...
+
+
+class SpeechToText(Protocol):
+    def transcribe(self, audio: np.ndarray, *, prompt: str | None = None) -> Transcript: ...
+
+
+class ChatModel(Protocol):
+    """A chat LLM: messages in, text deltas out (blocking iterator, run in a worker thread)."""
+
+    name: str
+
+    def stream_chat(self, messages: Sequence[ChatMessage], *, max_tokens: int) -> Iterator[str]: ...
+
+
+class TextToSpeech(Protocol):
+    sample_rate: int
+
+    def synthesize(self, text: str) -> np.ndarray:
+        """int16 mono audio at `sample_rate`."""
+
+
+class Brain(Protocol):
+    """Between transcript and reply: routes a turn (fast intents, memory, LLM) and streams the reply."""
+
+    def reply(self, turn: Turn) -> AsyncIterator[str]: ...
