@@ -59,9 +59,7 @@ def build_pipeline(
     brain = None
     if "llm" in parts:
         brain = Router([LlmChatRoute(parts["llm"], settings.llm, settings.assistant)])
-    components = Components(
-        vad=parts.get("vad"), stt=parts.get("stt"), brain=brain, tts=parts.get("tts")
-    )
+    components = Components(vad=parts.get("vad"), stt=parts.get("stt"), brain=brain, tts=parts.get("tts"))
     return Pipeline(components, settings, emit, sink)
 
 

@@ -54,7 +54,7 @@ def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     signal = audio.astype(np.float64)
     if rate_out < rate_in:
         signal = np.convolve(signal, _lowpass_kernel(0.45 * rate_out / rate_in), mode="same")
-    n_out = max(1, int(math.floor(len(signal) * rate_out / rate_in)))
+    n_out = max(1, math.floor(len(signal) * rate_out / rate_in))
     positions = np.arange(n_out) * (rate_in / rate_out)
     out = np.interp(positions, np.arange(len(signal)), signal)
     if dtype == np.int16:

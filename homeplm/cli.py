@@ -22,8 +22,10 @@ EXIT_INTERRUPTED = 130
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--config", metavar="PATH", default=None,
-        help=f"YAML configuration (default: $HOMEPLM_CONFIG or {DEFAULT_CONFIG} if present, else built-in defaults)",
+        "--config",
+        metavar="PATH",
+        default=None,
+        help=f"YAML configuration (default: $HOMEPLM_CONFIG, or {DEFAULT_CONFIG} if present)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging (shows transcripts)")
 
@@ -34,8 +36,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the assistant (microphone → speaker, or offline from a file)")
-    run.add_argument("--input", metavar="WAV|-", help="a WAV file, or - for raw 16 kHz s16le mono PCM on stdin (default: microphone)")
-    run.add_argument("--output", metavar="WAV|none", help="write what is spoken to a WAV file, or 'none' (default: speaker)")
+    run.add_argument(
+        "--input",
+        metavar="WAV|-",
+        help="a WAV file, or - for raw 16 kHz s16le mono PCM on stdin (default: microphone)",
+    )
+    run.add_argument(
+        "--output",
+        metavar="WAV|none",
+        help="write what is spoken to a WAV file, or 'none' (default: speaker)",
+    )
 
     transcribe = sub.add_parser("transcribe", help="print what is said in a WAV file")
     transcribe.add_argument("wav", metavar="WAV")
@@ -87,8 +97,13 @@ def _run_async(coro: Coroutine[Any, Any, int]) -> int:
         task = asyncio.current_task()
         loop = asyncio.get_running_loop()
         assert task is not None
+
+        def stop(signum: int) -> None:
+            received.append(signum)
+            task.cancel()
+
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, lambda s=signum: (received.append(s), task.cancel()))
+            loop.add_signal_handler(signum, stop, signum)
         return await coro
 
     try:

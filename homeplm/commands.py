@@ -179,7 +179,7 @@ async def cmd_bench(args: argparse.Namespace) -> int:
     from homeplm.bench import run_bench
 
     settings = _settings(args)
-    return await run_bench(settings, quick=args.quick, json_path=args.json)
+    return await run_bench(settings, resolve_config_path(args.config), args.quick, args.json)
 
 
 def _exit_code(error: HomeplmError | None) -> int:

@@ -7,6 +7,7 @@ ModelMissingError naming the package to install; a broken one raises the stage's
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -25,7 +26,12 @@ if TYPE_CHECKING:
 def make_wake(settings: Settings) -> WakeDetector:
     from homeplm.backends.openwakeword_wake import OpenWakeWordDetector
 
-    return OpenWakeWordDetector(settings.wake)
+    detector = OpenWakeWordDetector(settings.wake)
+    if not settings.wake.vad_gate:
+        return detector
+    from homeplm.wakegate import VadGatedWake
+
+    return VadGatedWake(detector, make_vad(settings), settings.wake.vad_gate_threshold)
 
 
 def make_vad(settings: Settings) -> VoiceActivity:
@@ -62,3 +68,36 @@ def make_speaker(settings: Settings) -> AudioSink:
     from homeplm.backends.sounddevice_audio import SpeakerSink
 
     return SpeakerSink(settings.output)
+
+
+def _wake_paths(settings: Settings) -> str:
+    from homeplm.models import resolve, shipped_wake_dir, shipped_wake_model
+
+    paths = [
+        resolve(spec, shipped_wake_dir, key="wake.models")
+        if spec.endswith(".tflite") or "/" in spec
+        else shipped_wake_model(spec)
+        for spec in settings.wake.models
+    ]
+    return ", ".join(map(str, paths))
+
+
+def _resolver(key: str, default: str) -> Callable[[Settings], object]:
+    def resolve_model(settings: Settings) -> object:
+        from homeplm import models
+
+        section, field = key.split(".")
+        configured = getattr(getattr(settings, section), field)
+        return models.resolve(configured, getattr(models, default), key=key)
+
+    return resolve_model
+
+
+# role → the model file it will load (raises ModelMissingError naming the package or config key).
+MODEL_RESOLVERS: dict[str, Callable[[Settings], object]] = {
+    "wake": _wake_paths,
+    "vad": _resolver("vad.model", "shipped_vad_path"),
+    "asr": _resolver("asr.model", "shipped_whisper_dir"),
+    "llm": _resolver("llm.model", "shipped_llm_path"),
+    "tts": _resolver("tts.voice", "shipped_voice_path"),
+}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 import sys
 import wave
 from collections.abc import AsyncIterator
@@ -27,8 +29,7 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
         raise AudioInputError(f"{path}: no such file") from err
     except (wave.Error, EOFError, RuntimeError, ValueError, OSError) as err:
         raise AudioInputError(
-            f"{path}: not a readable PCM WAV file ({err}); convert it with "
-            f"`sox {path} -b 16 out.wav`"
+            f"{path}: not a readable PCM WAV file ({err}); convert it with `sox {path} -b 16 out.wav`"
         ) from err
     if not raw:
         raise AudioInputError(f"{path}: the WAV file holds no audio")
@@ -67,12 +68,11 @@ def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int) -> None:
         wav.writeframes(audio.astype(np.int16).tobytes())
 
 
-class WavFileSource:
-    """Plays a WAV file into the pipeline as 80 ms chunks, then ends."""
+class ArraySource:
+    """Plays 16 kHz int16 audio held in memory into the pipeline as 80 ms chunks, then ends."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.audio = load_wav_16k(self.path)  # read now: a bad file fails before models load
+    def __init__(self, audio: np.ndarray) -> None:
+        self.audio = audio
 
     async def chunks(self) -> AsyncIterator[np.ndarray]:
         chunker = Chunker()
@@ -81,29 +81,50 @@ class WavFileSource:
             await asyncio.sleep(0)  # let other tasks run between chunks
 
     def discard_pending(self) -> None:
-        """A file has no backlog: nothing to drop."""
+        """Recorded audio has no backlog: nothing to drop."""
 
     async def close(self) -> None:
         return None
 
 
+class WavFileSource(ArraySource):
+    """A WAV file of any rate, width and channel count, as 80 ms chunks."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        super().__init__(load_wav_16k(self.path))  # read now: a bad file fails before models load
+
+
 class RawStdinSource:
-    """Raw 16 kHz s16le mono PCM from a pipe (e.g. `arecord -f S16_LE -r 16000 -c 1 | homeplm run --input -`)."""
+    """Raw 16 kHz s16le mono PCM on stdin, e.g. `arecord -f S16_LE -r 16000 -c 1 | homeplm run --input -`."""
 
     def __init__(self, stream: BinaryIO | None = None) -> None:
         self.stream = stream or sys.stdin.buffer
 
     async def chunks(self) -> AsyncIterator[np.ndarray]:
         chunker = Chunker()
-        while True:
-            data = await asyncio.to_thread(self.stream.read, CHUNK_BYTES)
-            if not data:
-                break
+        async for data in self._blocks():
             block = np.frombuffer(data[: len(data) - len(data) % 2], dtype=np.int16)
             for chunk in chunker.push(block):
                 yield chunk
         for chunk in chunker.flush():
             yield chunk
+
+    async def _blocks(self) -> AsyncIterator[bytes]:
+        if stat.S_ISREG(os.fstat(self.stream.fileno()).st_mode):
+            # A regular file ends: blocking reads in a thread are fine.
+            while data := await asyncio.to_thread(self.stream.read, CHUNK_BYTES):
+                yield data
+            return
+        # A pipe may stay open forever: read it without a thread, so shutdown never waits on it.
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), self.stream)
+        try:
+            while data := await reader.read(CHUNK_BYTES):
+                yield data
+        finally:
+            transport.close()
 
     def discard_pending(self) -> None:
         """A pipe is read on demand: nothing queued to drop."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import deque
 
@@ -43,9 +42,14 @@ class Listener:
                 continue
             self.gate.fire()
             self.wake.reset()
-            self.emit(PipelineEvent(EventType.WAKE, data={"name": detection.name, "score": round(detection.score, 3)}))
+            self.emit(
+                PipelineEvent(
+                    EventType.WAKE,
+                    data={"name": detection.name, "score": round(detection.score, 3)},
+                )
+            )
             if self.chime:
-                asyncio.ensure_future(self.pipeline.chime())
+                self.pipeline.in_background(self.pipeline.chime())
             preroll = list(self.preroll)
             self.preroll.clear()
             self.turns.append(await self.pipeline.run_audio(chunks, preroll))

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -78,6 +78,7 @@ class Pipeline:
         )
         self._run_ids = itertools.count(1)
         self._speaker: SentenceSpeaker | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -133,7 +134,13 @@ class Pipeline:
         if self.sink is not None:
             self.sink.stop()
         if self._speaker is not None:
-            asyncio.ensure_future(self._speaker.cancel())
+            self.in_background(self._speaker.cancel())
+
+    def in_background(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run a short side job (chime, stop); a reference is kept until it is done."""
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # -- stages ---------------------------------------------------------------------------------
 
@@ -160,7 +167,9 @@ class Pipeline:
             return None
         end_ms = endpointer.speech_end_ms if endpointer.speech_end_ms is not None else endpointer.elapsed_ms
         self._emit(
-            run_id, EventType.SPEECH_END, speech_ms=end_ms - endpointer.speech_start_ms,
+            run_id,
+            EventType.SPEECH_END,
+            speech_ms=end_ms - endpointer.speech_start_ms,
             reason=endpointer.state.value,
         )
         return self._utterance(preroll, live, endpointer.speech_start_ms, end_ms)
@@ -182,8 +191,12 @@ class Pipeline:
         transcript = await asyncio.to_thread(stt.transcribe, audio)
         text = strip_wake_phrase(transcript.text, self.wake_phrases) if after_wake else transcript.text
         self._emit(
-            run_id, EventType.TRANSCRIPT, text=text, heard=transcript.text,
-            audio_ms=transcript.duration_ms, dropped_segments=transcript.dropped_segments,
+            run_id,
+            EventType.TRANSCRIPT,
+            text=text,
+            heard=transcript.text,
+            audio_ms=transcript.duration_ms,
+            dropped_segments=transcript.dropped_segments,
         )
         return text
 
@@ -197,8 +210,9 @@ class Pipeline:
             async for delta in brain.reply(turn):
                 parts.append(delta)
                 self._emit(run_id, EventType.REPLY_DELTA, text=delta)
-                for sentence in splitter.push(delta) if speaker else ():
-                    speaker.put(sentence)
+                if speaker is not None:
+                    for sentence in splitter.push(delta):
+                        speaker.put(sentence)
         except BaseException:
             if speaker is not None:
                 await speaker.cancel()
@@ -260,7 +274,9 @@ class _TurnGuard:
     async def __aenter__(self) -> TurnResult:
         return self.result
 
-    async def __aexit__(self, kind: type[BaseException] | None, err: BaseException | None, _tb: object) -> bool:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, err: BaseException | None, _tb: object
+    ) -> bool:
         result, run_id = self.result, self.result.run_id
         handled = False
         if isinstance(err, asyncio.CancelledError):
@@ -269,7 +285,7 @@ class _TurnGuard:
             result.outcome, result.error, handled = "error", err, True
             self.pipeline._emit(run_id, EventType.ERROR, code=err.code, message=err.message)
         elif isinstance(err, Exception):
-            _LOGGER.exception("turn %d failed", run_id)
+            _LOGGER.error("turn %d failed", run_id, exc_info=err)
             result.outcome, handled = "error", True
             result.error = HomeplmError(f"internal error: {err}", code="internal")
             self.pipeline._emit(run_id, EventType.ERROR, code="internal", message=str(err))

@@ -9,7 +9,21 @@ from collections.abc import Iterator
 _BOUNDARY = re.compile(r"""(?<=[.!?…])["')\]]*\s+""")
 # Abbreviations that end in a period but do not end a sentence.
 _ABBREVIATIONS = frozenset(
-    {"mr.", "mrs.", "ms.", "dr.", "st.", "vs.", "etc.", "e.g.", "i.e.", "no.", "approx.", "jr.", "sr."}
+    {
+        "mr.",
+        "mrs.",
+        "ms.",
+        "dr.",
+        "st.",
+        "vs.",
+        "etc.",
+        "e.g.",
+        "i.e.",
+        "no.",
+        "approx.",
+        "jr.",
+        "sr.",
+    }
 )
 _MARKDOWN = re.compile(r"[*_`#>]+")
 _LIST_MARK = re.compile(r"^\s*(?:[-•]|\d+[.)])\s+", re.MULTILINE)

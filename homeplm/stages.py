@@ -73,7 +73,8 @@ class AudioSink(Protocol):
 
 
 class WakeDetector(Protocol):
-    names: Sequence[str]
+    @property
+    def names(self) -> Sequence[str]: ...
 
     def process(self, chunk: np.ndarray) -> WakeDetection | None:
         """Feed one 80 ms chunk; a detection when a wake word's score crosses its threshold."""

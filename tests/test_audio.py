@@ -53,7 +53,10 @@ def _wav_bytes(audio: np.ndarray, rate: int, width: int, channels: int) -> bytes
     return buf.getvalue()
 
 
-@pytest.mark.parametrize(("rate", "width", "channels"), [(8000, 2, 1), (44100, 2, 2), (48000, 4, 1), (22050, 1, 1), (16000, 3, 2)])
+@pytest.mark.parametrize(
+    ("rate", "width", "channels"),
+    [(8000, 2, 1), (44100, 2, 2), (48000, 4, 1), (22050, 1, 1), (16000, 3, 2)],
+)
 def test_any_wav_becomes_16k_mono(tmp_path, rate: int, width: int, channels: int) -> None:
     base = tone(rate, 0.5)
     if width == 1:
@@ -61,11 +64,15 @@ def test_any_wav_becomes_16k_mono(tmp_path, rate: int, width: int, channels: int
     elif width == 4:
         data = base.astype(np.int32) << 16
     elif width == 3:
-        data = np.frombuffer(((base.astype(np.int32) << 8).astype("<i4")).tobytes(), np.uint8).reshape(-1, 4)[:, :3].copy()
+        data = (
+            np.frombuffer(((base.astype(np.int32) << 8).astype("<i4")).tobytes(), np.uint8)
+            .reshape(-1, 4)[:, :3]
+            .copy()
+        )
     else:
         data = base
     if channels == 2:
-        data = np.repeat(data, 2, axis=0) if data.ndim == 1 else np.repeat(data, 2, axis=0)
+        data = np.repeat(data, 2, axis=0)  # each frame: the same sample on both channels
     path = tmp_path / "x.wav"
     path.write_bytes(_wav_bytes(np.ascontiguousarray(data), rate, width, channels))
     out = load_wav_16k(path)

@@ -211,8 +211,7 @@ def test_duplicate_key() -> None:
         ),
         (
             "wake:\n  models:\n    - alexa\n    - 5\n",
-            "wake.models[1] (line 4): expected a string, got 5 "
-            "(put it in quotes to use it as text)",
+            "wake.models[1] (line 4): expected a string, got 5 (put it in quotes to use it as text)",
         ),
         ("asr:\n  threads: !!int abc\n", None),
     ],
@@ -250,9 +249,7 @@ def test_choice_accepts_option() -> None:
 
 
 def test_nested_section_not_a_mapping() -> None:
-    assert (
-        _one_problem("llm:\n  - model\n") == "llm (line 2): expected a mapping of keys, got a list"
-    )
+    assert _one_problem("llm:\n  - model\n") == "llm (line 2): expected a mapping of keys, got a list"
     assert _one_problem("\ntts: loud\n") == "tts (line 2): expected a mapping of keys, got 'loud'"
 
 

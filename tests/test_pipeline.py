@@ -17,7 +17,18 @@ from homeplm.fileio import NullSink, WavFileSink
 from homeplm.listener import Listener
 from homeplm.pipeline import Stage
 from homeplm.stages import ChatMessage
-from tests.fakes import SILENCE, SPEECH, WAKE, FakeChat, FakeStt, FakeTts, FakeVad, FakeWake, ListSource, chunks
+from tests.fakes import (
+    SILENCE,
+    SPEECH,
+    WAKE,
+    FakeChat,
+    FakeStt,
+    FakeTts,
+    FakeVad,
+    FakeWake,
+    ListSource,
+    chunks,
+)
 
 SETTINGS = Settings(
     wake=WakeSettings(chime=False, preroll_s=0.4, refractory_s=1.0),
@@ -48,8 +59,13 @@ async def test_wake_then_command_runs_every_stage_in_order() -> None:
     listener, rec, stt, chat, tts, source = await listen(audio)
     assert [t.outcome for t in listener.turns] == ["ok"]
     order = [
-        EventType.WAKE, EventType.RUN_START, EventType.SPEECH_START, EventType.SPEECH_END,
-        EventType.TRANSCRIPT, EventType.REPLY_START, EventType.REPLY_DELTA,
+        EventType.WAKE,
+        EventType.RUN_START,
+        EventType.SPEECH_START,
+        EventType.SPEECH_END,
+        EventType.TRANSCRIPT,
+        EventType.REPLY_START,
+        EventType.REPLY_DELTA,
     ]
     first_seen = list(dict.fromkeys(rec.types()))
     assert first_seen[: len(order)] == order
@@ -86,7 +102,16 @@ async def test_wake_word_alone_times_out_quietly() -> None:
 
 async def test_wake_tail_does_not_retrigger_within_refractory() -> None:
     # Wake word, command, then the wake word's own (fake) echo 0.4 s later, then a real one.
-    audio = chunks((WAKE, 3), (SPEECH, 4), (SILENCE, 6), (WAKE, 1), (SILENCE, 20), (WAKE, 2), (SPEECH, 4), (SILENCE, 8))
+    audio = chunks(
+        (WAKE, 3),
+        (SPEECH, 4),
+        (SILENCE, 6),
+        (WAKE, 1),
+        (SILENCE, 20),
+        (WAKE, 2),
+        (SPEECH, 4),
+        (SILENCE, 8),
+    )
     listener, rec, *_ = await listen(audio)
     assert len(rec.of(EventType.WAKE)) == 2
 

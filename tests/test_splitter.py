@@ -8,8 +8,19 @@ def split(deltas: list[str], min_chars: int = 12) -> list[str]:
 
 
 def test_streamed_tokens_make_sentences() -> None:
-    tokens = ["The cap", "ital of France", " is Paris.", " It is", " lovely in spring!", " Want more?"]
-    assert split(tokens) == ["The capital of France is Paris.", "It is lovely in spring!", "Want more?"]
+    tokens = [
+        "The cap",
+        "ital of France",
+        " is Paris.",
+        " It is",
+        " lovely in spring!",
+        " Want more?",
+    ]
+    assert split(tokens) == [
+        "The capital of France is Paris.",
+        "It is lovely in spring!",
+        "Want more?",
+    ]
 
 
 def test_sentence_emitted_before_the_reply_ends() -> None:
@@ -30,11 +41,16 @@ def test_short_sentences_are_joined() -> None:
 
 
 def test_markdown_and_lists_are_cleaned() -> None:
-    assert clean_for_speech("**Bold** and `code`\n- item one\n2. item two") == "Bold and code item one item two"
+    assert (
+        clean_for_speech("**Bold** and `code`\n- item one\n2. item two") == "Bold and code item one item two"
+    )
 
 
 def test_paragraph_break_ends_sentence() -> None:
-    assert split(["First part without stop\n\nSecond part"]) == ["First part without stop", "Second part"]
+    assert split(["First part without stop\n\nSecond part"]) == [
+        "First part without stop",
+        "Second part",
+    ]
 
 
 def test_empty() -> None:

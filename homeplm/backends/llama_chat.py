@@ -54,9 +54,7 @@ class LlamaChat:
     def _cost(self, message: ChatMessage) -> int:
         return self.count_tokens(message.content) + MESSAGE_OVERHEAD_TOKENS
 
-    def fit(
-        self, messages: Sequence[ChatMessage], max_tokens: int
-    ) -> tuple[list[ChatMessage], int]:
+    def fit(self, messages: Sequence[ChatMessage], max_tokens: int) -> tuple[list[ChatMessage], int]:
         """Drop the oldest non-system messages until prompt + reply fit the context.
 
         Returns the messages kept and the reply budget (max_tokens, or less when even the shortest

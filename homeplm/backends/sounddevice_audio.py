@@ -214,10 +214,15 @@ class SpeakerSink:
         scaled = audio.astype(np.float32) * self._volume
         return np.clip(scaled, -32768, 32767).astype(np.int16)
 
-    async def play(self, audio: np.ndarray) -> None:
+    def _raise_pending(self) -> None:
         if self._error is not None:
             error, self._error = self._error, None
             raise error
+
+    async def play(self, audio: np.ndarray) -> None:
+        self._raise_pending()
+        if audio.size == 0:
+            return
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_loop(), name="speaker-writer")
         self._queue.put_nowait((self._generation, self._scaled(audio)))
@@ -250,6 +255,7 @@ class SpeakerSink:
 
     async def drain(self) -> None:
         await self._queue.join()
+        self._raise_pending()
         await asyncio.to_thread(self._finish)
 
     def _finish(self) -> None:

@@ -77,9 +77,7 @@ class WhisperStt:
         if text and is_hallucination(text):
             _LOGGER.debug("Dropped a probable hallucination: %r", text)
             text, dropped = "", dropped + len(texts)
-        return Transcript(
-            text, language=language, duration_ms=duration_ms, dropped_segments=dropped
-        )
+        return Transcript(text, language=language, duration_ms=duration_ms, dropped_segments=dropped)
 
     def _run(self, samples: np.ndarray, prompt: str | None) -> tuple[list[str], int, str]:
         settings = self._settings

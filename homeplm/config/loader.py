@@ -171,8 +171,7 @@ def _convert_tuple(node: yaml.Node, item: Any, key: str, problems: list[str]) ->
     if isinstance(node, yaml.ScalarNode):
         return (_convert(node, item, key, problems),)
     items = [
-        _convert_or_report(child, item, f"{key}[{index}]", problems)
-        for index, child in enumerate(node.value)
+        _convert_or_report(child, item, f"{key}[{index}]", problems) for index, child in enumerate(node.value)
     ]
     if any(value is _FAILED for value in items):
         raise _Reported

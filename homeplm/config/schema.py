@@ -54,6 +54,10 @@ class WakeSettings:
     feature_models_dir: str | None = None
     # Play a short chime when the wake word is heard.
     chime: bool = True
+    # Run the wake word model only around speech (a small VAD listens meanwhile): saves CPU.
+    vad_gate: bool = True
+    # Speech probability that wakes the wake word model up (lower: fewer missed wake words).
+    vad_gate_threshold: Annotated[float, Range(0.05, 0.95)] = 0.3
 
 
 @dataclass(frozen=True, slots=True)

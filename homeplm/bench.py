@@ -1,0 +1,178 @@
+"""`homeplm bench`: real models, spoken commands, figures per stage (not pass/fail)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from homeplm import assistant
+from homeplm.audio import CHUNK_SAMPLES, SAMPLE_RATE
+from homeplm.config.schema import Settings
+from homeplm.events import EventRecorder, EventType
+from homeplm.fileio import ArraySource, NullSink
+from homeplm.listener import Listener
+from homeplm.synth import HOUSEHOLD_COMMANDS, noise, speak
+
+TARGETS = {
+    "speech_end_to_first_audio_p50_ms": 1500,
+    "wake_idle_cpu_percent": 5.0,
+    "peak_rss_mb": 1200,
+}
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return float(np.percentile(np.asarray(values), q))
+
+
+def measure_wake_cpu(wake: Any, seconds: float) -> float:
+    """CPU time per second of audio while idle listening, as % of one core."""
+    audio = noise(seconds, dbfs=-55.0)
+    chunks = audio[: len(audio) // CHUNK_SAMPLES * CHUNK_SAMPLES].reshape(-1, CHUNK_SAMPLES)
+    start = time.thread_time()
+    for chunk in chunks:
+        wake.process(chunk)
+    return (time.thread_time() - start) / seconds * 100
+
+
+def measure_cold_start(config_path: Path | None) -> float:
+    """Wall time from a new process to READY (imports and every model load included)."""
+    cmd = [sys.executable, "-m", "homeplm.bench", "--cold-start"]
+    if config_path is not None:
+        cmd.append(str(config_path))
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    return (time.perf_counter() - start) * 1000
+
+
+def turn_latencies(recorder: EventRecorder) -> dict[str, list[float]]:
+    """Per spoken turn: speech end → transcript, → first reply token, → first audio out."""
+    by_run: dict[int, dict[EventType, float]] = defaultdict(dict)
+    for event in recorder.events:
+        by_run[event.run_id].setdefault(event.type, event.timestamp_ms)
+    figures: dict[str, list[float]] = defaultdict(list)
+    for marks in by_run.values():
+        end = marks.get(EventType.SPEECH_END)
+        if end is None:
+            continue
+        for name, kind in (
+            ("transcript", EventType.TRANSCRIPT),
+            ("first_token", EventType.REPLY_DELTA),
+            ("first_audio", EventType.AUDIO_OUT),
+        ):
+            if kind in marks:
+                figures[name].append(marks[kind] - end)
+    return figures
+
+
+async def spoken_turns(
+    settings: Settings, loaded: assistant.LoadedParts, count: int
+) -> tuple[EventRecorder, int, float]:
+    recorder = EventRecorder()
+    pipeline = assistant.build_pipeline(settings, loaded, recorder, NullSink(settings.output.sample_rate))
+    listener = Listener(pipeline, loaded.parts["wake"], recorder)
+    tts = loaded.parts["tts"]
+    direct_ms: list[float] = []
+    for text in HOUSEHOLD_COMMANDS[:count]:
+        audio = speak(tts, f"Hey Jarvis, {text}")
+        await listener.run(ArraySource(audio))
+        # Baseline in the same process: the recogniser alone on the same speech.
+        start = time.perf_counter()
+        loaded.parts["stt"].transcribe(audio[SAMPLE_RATE // 2 : -SAMPLE_RATE])
+        direct_ms.append((time.perf_counter() - start) * 1000)
+    heard = sum(1 for t in listener.turns if t.transcript)
+    return recorder, heard, statistics.median(direct_ms)
+
+
+def render(figures: dict[str, Any]) -> str:
+    rows = [
+        ("end of speech → transcript", "transcript", ""),
+        ("end of speech → first reply token", "first_token", ""),
+        ("end of speech → first audio out", "first_audio", "≤ 1500 ms (p50)"),
+    ]
+    lines = ["| metric | p50 | p95 | target |", "| --- | --- | --- | --- |"]
+    for label, key, target in rows:
+        p50, p95 = figures[f"{key}_p50_ms"], figures[f"{key}_p95_ms"]
+        lines.append(f"| {label} | {p50:.0f} ms | {p95:.0f} ms | {target} |")
+    lines += [
+        f"| wake word CPU, idle listening | {figures['wake_idle_cpu_percent']:.1f} % of one core | | ≤ 5 % |",
+        f"| peak RSS | {figures['peak_rss_mb']:.0f} MB | | ≤ 1200 MB |",
+        f"| cold start to ready (new process) | {figures['cold_start_ms'] / 1000:.1f} s | | |",
+        f"| model load in process (parallel) | {figures['load_ms_total'] / 1000:.1f} s | | |",
+    ]
+    return "\n".join(lines)
+
+
+async def run_bench(settings: Settings, config_path: Path | None, quick: bool, json_path: str | None) -> int:
+    count = 10 if quick else len(HOUSEHOLD_COMMANDS)
+    cold_ms = measure_cold_start(config_path)
+    loaded = await assistant.load_parts(settings, assistant.PART_NAMES)
+    wake_cpu = measure_wake_cpu(loaded.parts["wake"], 10.0 if quick else 30.0)
+    recorder, heard, direct_stt_ms = await spoken_turns(settings, loaded, count)
+    lat = turn_latencies(recorder)
+    figures: dict[str, Any] = {
+        "machine": _machine(),
+        "commands": count,
+        "turns_heard": heard,
+        "cold_start_ms": round(cold_ms),
+        "load_ms": loaded.load_ms,
+        "load_ms_total": round(max(loaded.load_ms.values())),
+        "wake_idle_cpu_percent": round(wake_cpu, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "direct_stt_p50_ms": round(direct_stt_ms),
+    }
+    for key, values in lat.items():
+        figures[f"{key}_p50_ms"] = round(percentile(values, 50))
+        figures[f"{key}_p95_ms"] = round(percentile(values, 95))
+    figures["transcript_vs_direct_stt_ratio"] = round(
+        figures.get("transcript_p50_ms", 0) / max(direct_stt_ms, 1), 2
+    )
+    print(f"homeplm bench — {figures['machine']}")
+    print(f"{count} spoken commands, {heard} heard and answered; model load {loaded.load_ms} ms\n")
+    print(render(figures))
+    print(
+        f"\nbaseline in the same process: recogniser alone p50 {direct_stt_ms:.0f} ms; "
+        "pipeline end of speech → transcript / recogniser alone = "
+        f"{figures['transcript_vs_direct_stt_ratio']}"
+    )
+    if json_path:
+        Path(json_path).write_text(json.dumps(figures, indent=2))
+    return 0 if heard == count else 1
+
+
+def _machine() -> str:
+    return f"{platform.machine()}, {_cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _cold_start_main(argv: list[str]) -> None:
+    from homeplm.config import load_settings
+
+    settings = load_settings(argv[0] if argv else None)
+    asyncio.run(assistant.load_parts(settings, assistant.PART_NAMES))
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--cold-start"]:
+    _cold_start_main(sys.argv[2:])

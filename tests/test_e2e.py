@@ -1,0 +1,182 @@
+"""The whole loop with real models and real (piper-spoken) audio."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from homeplm.audio import SAMPLE_RATE, resample
+from homeplm.events import EventRecorder, EventType
+from homeplm.fileio import ArraySource, NullSink, load_wav_16k, read_wav, write_wav
+from homeplm.listener import Listener
+from homeplm.synth import HOUSEHOLD_COMMANDS, noise, silence, speak
+from tests.conftest import REPO, homeplm_cli
+
+pytestmark = pytest.mark.real
+
+
+@pytest.fixture(scope="session")
+def wavs(real_parts, tmp_path_factory) -> dict[str, Path]:
+    """Test speech from the shipped piper voice, written at 22.05 kHz (the CLI resamples)."""
+    tts = real_parts.parts["tts"]
+    folder = tmp_path_factory.mktemp("spoken")
+    clips = {
+        "question": speak(tts, "Hey Jarvis, what is the capital of France?"),
+        "wake_only": speak(tts, "Hey Jarvis.", tail_s=6.0),
+        "no_wake": speak(tts, "What is the capital of France? Turn on the kitchen light."),
+        "silence": silence(5.0),
+        "noise": noise(5.0, dbfs=-30.0),
+    }
+    paths = {}
+    for name, audio in clips.items():
+        paths[name] = folder / f"{name}.wav"
+        write_wav(paths[name], resample(audio, SAMPLE_RATE, 22050), 22050)
+    return paths
+
+
+async def listen(settings, real_parts, audio: np.ndarray) -> tuple[Listener, EventRecorder]:
+    from homeplm import assistant
+
+    recorder = EventRecorder()
+    pipeline = assistant.build_pipeline(settings, real_parts, recorder, NullSink())
+    real_parts.parts["wake"].reset()
+    listener = Listener(pipeline, real_parts.parts["wake"], recorder)
+    await listener.run(ArraySource(audio))
+    return listener, recorder
+
+
+def english_words(text: str) -> list[str]:
+    return re.findall(r"[A-Za-z']+", text)
+
+
+def test_spoken_question_gets_a_spoken_reply_through_the_cli(wavs, real_parts, tmp_path) -> None:
+    reply = tmp_path / "reply.wav"
+    result = homeplm_cli("run", "--input", str(wavs["question"]), "--output", str(reply))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert re.search(r"heard: .*capital of france", result.stdout, re.I), result.stdout
+    assert re.search(r"reply: \S+", result.stdout), result.stdout
+    audio, rate = read_wav(reply)
+    assert len(audio) / rate > 1.0
+    spoken_back = real_parts.parts["stt"].transcribe(load_wav_16k(reply)).text
+    assert len(english_words(spoken_back)) >= 2, spoken_back
+    # Transcripts and replies are personal: never in the log at INFO.
+    assert "capital" not in result.stderr.lower()
+
+
+def test_wake_word_alone_gives_no_reply(wavs) -> None:
+    result = homeplm_cli("run", "--input", str(wavs["wake_only"]), "--output", "none")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "wake" in result.stderr and "reply:" not in result.stdout
+
+
+@pytest.mark.parametrize("name", ["no_wake", "silence", "noise"])
+def test_no_wake_word_no_turn(wavs, settings, real_parts, name: str) -> None:
+    listener, recorder = asyncio.run(listen(settings, real_parts, load_wav_16k(wavs[name])))
+    assert recorder.of(EventType.WAKE) == [] and listener.turns == []
+
+
+@pytest.mark.parametrize("name", ["silence", "noise"])
+def test_no_transcript_from_silence_or_noise(wavs, real_parts, name: str) -> None:
+    assert real_parts.parts["stt"].transcribe(load_wav_16k(wavs[name])).text == ""
+
+
+def test_command_in_one_breath_is_understood(settings, real_parts) -> None:
+    audio = speak(real_parts.parts["tts"], "Hey Jarvis turn on the kitchen light")
+    listener, recorder = asyncio.run(listen(settings, real_parts, audio))
+    transcript = recorder.first(EventType.TRANSCRIPT)
+    assert transcript is not None
+    text = transcript.data["text"].lower()
+    assert "kitchen light" in text and "jarvis" not in text, text
+    assert recorder.first(EventType.AUDIO_OUT) is not None
+
+
+_UNITS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+
+def _number_words(match: re.Match[str]) -> str:
+    n = int(match.group())
+    if n < 20:
+        return _UNITS[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _UNITS[n % 10])
+    return match.group()
+
+
+def normalise(text: str) -> str:
+    text = text.lower().replace("%", " percent").replace("-", " ")
+    text = re.sub(r"\d+", _number_words, text)
+    return " ".join(re.findall(r"[a-z']+", text))
+
+
+def test_word_error_rate_on_household_commands(real_parts) -> None:
+    import jiwer
+
+    tts, stt = real_parts.parts["tts"], real_parts.parts["stt"]
+    refs, hyps = [], []
+    for text in HOUSEHOLD_COMMANDS:
+        refs.append(normalise(text))
+        hyps.append(normalise(stt.transcribe(speak(tts, text, tail_s=0.3)).text))
+    wer = jiwer.wer(refs, hyps)
+    print(f"\nASR word error rate on {len(refs)} piper-spoken household commands: {wer:.1%}")
+    assert len(refs) >= 20
+    assert wer <= 0.15, list(zip(refs, hyps, strict=True))
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
+def test_signals_shut_down_cleanly(signum: int, code: int) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "homeplm", "run", "--input", "-", "--output", "none"],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=False,
+    )
+    assert proc.stderr is not None and proc.stdin is not None
+    deadline = time.monotonic() + 120
+    log = b""
+    while b" ready " not in log and time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        log += line
+    assert b" ready " in log, log.decode()
+    proc.stdin.write(bytes(SAMPLE_RATE))  # half a second of silence: it is listening
+    proc.stdin.flush()
+    time.sleep(0.5)
+    proc.send_signal(signum)
+    proc.wait(timeout=30)  # stdin stays open: it is the signal, not the end of input, that stops it
+    rest = proc.stderr.read()
+    proc.stdin.close()
+    assert proc.returncode == code
+    assert b"Traceback" not in log + rest
