@@ -88,6 +88,9 @@ async def spoken_turns(
     direct_ms: list[float] = []
     for text in HOUSEHOLD_COMMANDS[:count]:
         audio = speak(tts, f"Hey Jarvis, {text}")
+        # Each command is a new conversation, as when someone asks in passing.
+        if pipeline.parts.brain is not None:
+            pipeline.parts.brain.new_conversation()
         await listener.run(ArraySource(audio))
         # Baseline in the same process: the recogniser alone on the same speech.
         start = time.perf_counter()

@@ -7,8 +7,9 @@ an expert model…) and the first that accepts a turn answers it; the LLM chat i
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -33,6 +34,8 @@ class Route(Protocol):
 
     def accepts(self, turn: Turn) -> RouteDecision | None: ...
 
+    def new_conversation(self) -> None: ...
+
     def reply(self, turn: Turn) -> AsyncIterator[str]: ...
 
 
@@ -46,16 +49,30 @@ class LlmChatRoute:
 
     name = "llm"
 
-    def __init__(self, model: ChatModel, llm: LlmSettings, assistant: AssistantSettings) -> None:
+    def __init__(
+        self,
+        model: ChatModel,
+        llm: LlmSettings,
+        assistant: AssistantSettings,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.model = model
         self.max_tokens = llm.max_tokens
         self.system_prompt = build_system_prompt(assistant)
+        self.history_timeout_s = llm.history_timeout_s
+        self.clock = clock
         self._history: deque[tuple[str, str]] = deque(maxlen=llm.history_turns)
+        self._last_exchange_s = float("-inf")
+
+    def new_conversation(self) -> None:
+        self._history.clear()
 
     def accepts(self, turn: Turn) -> RouteDecision:
         return RouteDecision(self.name, f"general question for {self.model.name}")
 
     def messages_for(self, turn: Turn) -> list[ChatMessage]:
+        if self.clock() - self._last_exchange_s > self.history_timeout_s:
+            self.new_conversation()
         messages = [ChatMessage("system", self.system_prompt)]
         for question, answer in self._history:
             messages += [ChatMessage("user", question), ChatMessage("assistant", answer)]
@@ -77,6 +94,7 @@ class LlmChatRoute:
             raise BrainError(f"the language model failed: {err}") from err
         if answer := "".join(parts).strip():
             self._history.append((turn.text, answer))
+            self._last_exchange_s = self.clock()
 
 
 class Router:
@@ -93,6 +111,11 @@ class Router:
             if decision := route.accepts(turn):
                 return route, decision
         raise BrainError(f"no route accepted the turn from {turn.source}")
+
+    def new_conversation(self) -> None:
+        """Forget the running conversation (not the household's memory)."""
+        for route in self.routes:
+            route.new_conversation()
 
     async def reply(self, turn: Turn) -> AsyncIterator[str]:
         route, decision = self.decide(turn)

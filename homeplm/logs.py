@@ -19,6 +19,8 @@ def setup_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # faster-whisper logs every transcription at INFO ("Processing audio with duration …").
+    logging.getLogger("faster_whisper").setLevel(max(logging.WARNING, root.level))
 
 
 def log_event(event: PipelineEvent) -> None:

@@ -112,3 +112,6 @@ class Brain(Protocol):
     """Between transcript and reply: routes a turn (fast intents, memory, LLM) and streams the reply."""
 
     def reply(self, turn: Turn) -> AsyncIterator[str]: ...
+
+    def new_conversation(self) -> None:
+        """Forget the running conversation (follow-up context), not the household's memory."""

@@ -16,7 +16,7 @@ from homeplm.events import EventRecorder, EventType
 from homeplm.fileio import NullSink, WavFileSink
 from homeplm.listener import Listener
 from homeplm.pipeline import Stage
-from homeplm.stages import ChatMessage
+from homeplm.stages import ChatMessage, Turn
 from tests.fakes import (
     SILENCE,
     SPEECH,
@@ -205,3 +205,18 @@ async def test_stop_playback_cuts_the_reply() -> None:
     result = await asyncio.wait_for(task, 1.0)
     assert sink.stopped and result.outcome == "ok"
     assert rec.first(EventType.TTS_END) is None
+
+
+async def test_history_expires_after_the_timeout() -> None:
+    from homeplm.brain import LlmChatRoute, Router
+
+    now = [0.0]
+    chat = FakeChat()
+    route = LlmChatRoute(chat, SETTINGS.llm, SETTINGS.assistant, clock=lambda: now[0])
+    router = Router([route])
+    for text, at in (("one", 0.0), ("two", 30.0), ("three", 30.0 + SETTINGS.llm.history_timeout_s + 1)):
+        now[0] = at
+        async for _ in router.reply(Turn(text)):
+            pass
+    assert [m.content for m in chat.calls[1] if m.role == "user"] == ["one", "two"]
+    assert [m.content for m in chat.calls[2] if m.role == "user"] == ["three"]

@@ -20,6 +20,9 @@ _LOGGER = logging.getLogger(__name__)
 
 Kind = Literal["input", "output"]
 
+# Seconds a just-started input stream may take to deliver its first block.
+FIRST_BLOCK_TIMEOUT_S = 5.0
+
 
 def _error(kind: Kind) -> type[AudioError]:
     return AudioInputError if kind == "input" else AudioError
@@ -96,9 +99,12 @@ class MicSource:
     def __init__(self, settings: InputSettings, loop: asyncio.AbstractEventLoop | None = None):
         self._settings = settings
         self._loop = loop
+        # A name or index that matches no device fails here, at once. Whether the device opens
+        # is only found out in _open(), inside chunks(): a microphone that went away is an
+        # AudioInputError there, which the supervisor retries, rather than one that ends it.
         self._device = find_device(settings.device, "input")
-        self.rate = _pick_rate(self._device, "input", SAMPLE_RATE)
-        self._resampler = StreamResampler(self.rate, SAMPLE_RATE)
+        self.rate = SAMPLE_RATE
+        self._resampler = StreamResampler(SAMPLE_RATE, SAMPLE_RATE)
         self._chunker = Chunker()
         blocks = max(4, settings.queue_chunks * 80 // settings.block_ms)
         self._queue: asyncio.Queue[np.ndarray | None] = asyncio.Queue(maxsize=blocks)
@@ -127,6 +133,8 @@ class MicSource:
 
     def _open(self) -> None:
         self._loop = self._loop or asyncio.get_running_loop()
+        self.rate = _pick_rate(self._device, "input", SAMPLE_RATE)
+        self._resampler = StreamResampler(self.rate, SAMPLE_RATE)
         try:
             self._stream = sd.InputStream(
                 device=self._device,
@@ -144,7 +152,9 @@ class MicSource:
     async def chunks(self) -> AsyncIterator[np.ndarray]:
         if self._stream is None:
             self._open()
-        timeout = self._settings.stall_timeout_s
+        # The first block may be slow to come (PulseAudio through ALSA: up to ~2 s after start),
+        # so a short stall timeout counts only once audio flows.
+        timeout = max(self._settings.stall_timeout_s, FIRST_BLOCK_TIMEOUT_S)
         while not self._closed:
             try:
                 block = await asyncio.wait_for(self._queue.get(), timeout)
@@ -155,6 +165,7 @@ class MicSource:
                 ) from None
             if block is None:
                 break
+            timeout = self._settings.stall_timeout_s
             for chunk in self._chunker.push(self._resampler.process(block)):
                 yield chunk
 

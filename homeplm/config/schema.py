@@ -102,6 +102,9 @@ class LlmSettings:
     repeat_penalty: Annotated[float, Range(1.0, 2.0)] = 1.1
     # Earlier exchanges kept in the chat (0: each question stands alone).
     history_turns: Annotated[int, Range(0, 20)] = 2
+    # Earlier exchanges count as the same conversation only within this many seconds: a new
+    # question later starts afresh (a shorter prompt answers faster).
+    history_timeout_s: Annotated[float, Range(0.0, 3600.0)] = 90.0
     seed: int = 0
 
 
