@@ -120,7 +120,7 @@ class Pipeline:
             speaker = self._new_speaker(result.run_id)
             if speaker is None:
                 raise HomeplmError("nothing to speak with: no TTS or no audio output", code="tts")
-            for sentence in SentenceSplitter(min_chars=0).push(text + " "):
+            for sentence in SentenceSplitter(min_chars=0, first_clause_chars=None).push(text + " "):
                 speaker.put(sentence)
             await self._finish_speaking(speaker)
         return result

@@ -25,6 +25,8 @@ _ABBREVIATIONS = frozenset(
         "sr.",
     }
 )
+# A clause ends at , ; : and then whitespace (used only to start speaking sooner, see below).
+_CLAUSE = re.compile(r"(?<=[,;:])\s+")
 _MARKDOWN = re.compile(r"[*_`#>]+")
 _LIST_MARK = re.compile(r"^\s*(?:[-•]|\d+[.)])\s+", re.MULTILINE)
 
@@ -39,13 +41,33 @@ def clean_for_speech(text: str) -> str:
 class SentenceSplitter:
     """push() text deltas, get back complete sentences; flush() returns the rest."""
 
-    def __init__(self, min_chars: int = 12) -> None:
+    def __init__(self, min_chars: int = 12, first_clause_chars: int | None = 40) -> None:
         # Very short "sentences" (e.g. "Yes.") are joined to the next one: fewer, smoother TTS calls.
         self.min_chars = min_chars
+        # The first piece may end at a comma once it is this long: speech starts while the rest of
+        # a long first sentence is still being written. None: whole sentences only.
+        self.first_clause_chars = first_clause_chars
         self._buffer = ""
+        self._emitted = False
 
     def push(self, delta: str) -> Iterator[str]:
         self._buffer += delta
+        if not self._emitted and self.first_clause_chars is not None:
+            yield from self._first_clause()
+        yield from self._sentences()
+
+    def _first_clause(self) -> Iterator[str]:
+        for match in _CLAUSE.finditer(self._buffer):
+            if match.start() >= self.first_clause_chars and not _BOUNDARY.search(
+                self._buffer[: match.start()]
+            ):
+                clause = clean_for_speech(self._buffer[: match.end()])
+                self._buffer = self._buffer[match.end() :]
+                self._emitted = True
+                yield clause
+                return
+
+    def _sentences(self) -> Iterator[str]:
         start = 0
         for match in _BOUNDARY.finditer(self._buffer):
             candidate = self._buffer[start : match.start()]
@@ -54,6 +76,7 @@ class SentenceSplitter:
             sentence = clean_for_speech(self._buffer[start : match.end()])
             start = match.end()
             if sentence:
+                self._emitted = True
                 yield sentence
         # Paragraph breaks also end a sentence (lists, headings).
         self._buffer = self._buffer[start:]

@@ -55,3 +55,30 @@ def test_paragraph_break_ends_sentence() -> None:
 
 def test_empty() -> None:
     assert split(["", "  "]) == []
+
+
+def test_long_first_sentence_starts_at_a_comma_only_once() -> None:
+    text = "The capital of France is Paris, a city on the Seine, famous for its museums. Also, it is big."
+    assert split([text]) == [
+        "The capital of France is Paris, a city on the Seine,",
+        "famous for its museums.",
+        "Also, it is big.",
+    ]
+
+
+def test_short_first_clause_waits_for_the_sentence() -> None:
+    assert split(["Yes, the door is locked now. Anything else?"]) == [
+        "Yes, the door is locked now.",
+        "Anything else?",
+    ]
+
+
+def test_whole_sentences_only_when_disabled() -> None:
+    s = SentenceSplitter(first_clause_chars=None)
+    text = "The capital of France is Paris, a city on the Seine, famous for its museums. "
+    assert list(s.push(text)) == [text.strip()]
+
+
+def test_numbers_with_commas_are_not_clauses() -> None:
+    text = "The population of the whole city is about 2,100,000 people and growing fast. "
+    assert split([text]) == [text.strip()]
