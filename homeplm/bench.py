@@ -146,7 +146,8 @@ def render(figures: dict[str, Any]) -> str:
         f"| wake word CPU, idle listening | {figures['wake_idle_cpu_percent']:.1f} % of one core | | ≤ 5 % |",
         "| wake word CPU, idle, without the VAD gate (baseline) | "
         f"{figures['wake_idle_ungated_cpu_percent']:.1f} % of one core | | |",
-        f"| wake word CPU, someone talking all the time | {figures['wake_talk_cpu_percent']:.1f} % of one core | | |",
+        "| wake word CPU, someone talking all the time | "
+        f"{figures['wake_talk_cpu_percent']:.1f} % of one core | | |",
         f"| longest pause inside a spoken command | {figures['longest_pause_in_command_ms']} ms | | "
         f"< vad.silence_s = {figures['silence_s'] * 1000:.0f} ms |",
         f"| peak RSS | {figures['peak_rss_mb']:.0f} MB | | ≤ 1200 MB |",
