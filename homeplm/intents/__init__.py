@@ -1,0 +1,1 @@
+"""Fast intents: fixed phrasings answered in milliseconds, without the language model."""
