@@ -10,15 +10,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from homeplm import factory
-from homeplm.brain import LlmChatRoute, Router
+from homeplm.brain import Route, Router
 from homeplm.config.schema import Settings
 from homeplm.events import EventCallback, EventType, PipelineEvent
 from homeplm.pipeline import Components, Pipeline
-from homeplm.stages import AudioSink, WakeDetector
+from homeplm.stages import AudioSink
 
 _LOGGER = logging.getLogger(__name__)
 
-PART_NAMES = ("wake", "vad", "stt", "llm", "tts")
+PART_NAMES = ("wake", "vad", "stt", "llm", "tts", "memory")
 
 
 @dataclass(slots=True)
@@ -27,12 +27,19 @@ class LoadedParts:
     load_ms: dict[str, float] = field(default_factory=dict)
 
 
+def _open_memory(settings: Settings) -> Any:
+    from homeplm.memory.service import open_memory
+
+    return open_memory(settings) if settings.memory.enabled else None
+
+
 _LOADERS: dict[str, Callable[[Settings], Any]] = {
     "wake": factory.make_wake,
     "vad": factory.make_vad,
     "stt": factory.make_stt,
     "llm": factory.make_chat_model,
     "tts": factory.make_tts,
+    "memory": _open_memory,
 }
 
 
@@ -52,24 +59,40 @@ async def load_parts(settings: Settings, names: tuple[str, ...]) -> LoadedParts:
     return loaded
 
 
+def build_brain(settings: Settings, chat: Any, memory: Any) -> Router:
+    """The ordered routes: fast intents, the expert (only if configured), the local LLM."""
+    from homeplm.intents.router import make_builtin_intents
+    from homeplm.llm_route import LlmChatRoute
+    from homeplm.memory.voice import VoiceMemory
+
+    local = LlmChatRoute(chat, settings.llm, settings.assistant, memory=memory)
+    routes: list[Route] = [
+        make_builtin_intents(VoiceMemory(memory) if memory is not None else None),
+    ]
+    if settings.expert.url:
+        from homeplm.expert import ExpertClient, ExpertRoute
+
+        routes.append(ExpertRoute(ExpertClient(settings.expert), settings.expert, local))
+    routes.append(local)
+    return Router(routes, memory=memory)
+
+
 def build_pipeline(
     settings: Settings, loaded: LoadedParts, emit: EventCallback, sink: AudioSink | None
 ) -> Pipeline:
     parts = loaded.parts
-    brain = None
-    if "llm" in parts:
-        brain = Router([LlmChatRoute(parts["llm"], settings.llm, settings.assistant)])
+    brain = build_brain(settings, parts["llm"], parts.get("memory")) if "llm" in parts else None
     components = Components(vad=parts.get("vad"), stt=parts.get("stt"), brain=brain, tts=parts.get("tts"))
     return Pipeline(components, settings, emit, sink)
 
 
 async def start(
     settings: Settings, names: tuple[str, ...], emit: EventCallback, sink: AudioSink | None
-) -> tuple[Pipeline, WakeDetector | None]:
+) -> tuple[Pipeline, dict[str, Any]]:
     """Load what is named, build the pipeline, and announce READY with the load times."""
     started = time.perf_counter()
     loaded = await load_parts(settings, names)
     pipeline = build_pipeline(settings, loaded, emit, sink)
     ready_ms = round((time.perf_counter() - started) * 1000, 1)
     emit(PipelineEvent(EventType.READY, data={"load_ms": loaded.load_ms, "ready_ms": ready_ms}))
-    return pipeline, loaded.parts.get("wake")
+    return pipeline, loaded.parts

@@ -1,32 +1,38 @@
-"""The brain between transcript and reply. For now a plain chat with the local LLM.
+"""The brain between transcript and reply: an ordered router of routes, each recorded.
 
-The seam for what comes next: `Router` asks an ordered list of `Route`s (fast intents, memory,
-an expert model…) and the first that accepts a turn answers it; the LLM chat is the last route.
+Routes are asked in order — fast intents, the expert model (when configured and wanted), the local
+LLM with the household's memories — and the first that accepts a turn answers it. Every turn leaves
+a record: which route, why, and what it used or sent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
-from homeplm.asyncutil import iterate_in_thread
-from homeplm.config.schema import AssistantSettings, LlmSettings
 from homeplm.errors import BrainError
-from homeplm.stages import ChatMessage, ChatModel, Turn
+from homeplm.stages import Turn
+
+if TYPE_CHECKING:
+    from homeplm.memory.service import HouseholdMemory
 
 _LOGGER = logging.getLogger(__name__)
+
+# Turns answered by these routes are not kept as exchanges: they carry nothing worth remembering.
+_NOT_REMEMBERED = ("intent:stop", "intent:repeat", "intent:memory.")
 
 
 @dataclass(frozen=True, slots=True)
 class RouteDecision:
-    """Which route answers a turn and why: recorded with every reply."""
+    """Which route answers a turn and why. Routes add what they used to `details` as they go
+    (memories, what was sent to an expert, a fallback) — the route record of the turn."""
 
     route: str
     reason: str
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 class Route(Protocol):
@@ -36,75 +42,19 @@ class Route(Protocol):
 
     def new_conversation(self) -> None: ...
 
-    def reply(self, turn: Turn) -> AsyncIterator[str]: ...
-
-
-def build_system_prompt(assistant: AssistantSettings) -> str:
-    """Filled once: the prompt stays byte-stable so llama.cpp can reuse its prompt cache."""
-    return assistant.system_prompt.format(name=assistant.name, household=assistant.household).strip()
-
-
-class LlmChatRoute:
-    """Answers anything with the local chat model, keeping a short history."""
-
-    name = "llm"
-
-    def __init__(
-        self,
-        model: ChatModel,
-        llm: LlmSettings,
-        assistant: AssistantSettings,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.model = model
-        self.max_tokens = llm.max_tokens
-        self.system_prompt = build_system_prompt(assistant)
-        self.history_timeout_s = llm.history_timeout_s
-        self.clock = clock
-        self._history: deque[tuple[str, str]] = deque(maxlen=llm.history_turns)
-        self._last_exchange_s = float("-inf")
-
-    def new_conversation(self) -> None:
-        self._history.clear()
-
-    def accepts(self, turn: Turn) -> RouteDecision:
-        return RouteDecision(self.name, f"general question for {self.model.name}")
-
-    def messages_for(self, turn: Turn) -> list[ChatMessage]:
-        if self.clock() - self._last_exchange_s > self.history_timeout_s:
-            self.new_conversation()
-        messages = [ChatMessage("system", self.system_prompt)]
-        for question, answer in self._history:
-            messages += [ChatMessage("user", question), ChatMessage("assistant", answer)]
-        messages.append(ChatMessage("user", turn.text))
-        return messages
-
-    async def reply(self, turn: Turn) -> AsyncIterator[str]:
-        messages = self.messages_for(turn)
-        parts: list[str] = []
-        try:
-            async for delta in iterate_in_thread(
-                lambda: self.model.stream_chat(messages, max_tokens=self.max_tokens)
-            ):
-                parts.append(delta)
-                yield delta
-        except BrainError:
-            raise
-        except Exception as err:
-            raise BrainError(f"the language model failed: {err}") from err
-        if answer := "".join(parts).strip():
-            self._history.append((turn.text, answer))
-            self._last_exchange_s = self.clock()
+    def reply(self, turn: Turn, decision: RouteDecision) -> AsyncIterator[str]: ...
 
 
 class Router:
     """Asks each route in order; the first to accept answers. Implements the Brain protocol."""
 
-    def __init__(self, routes: Sequence[Route]) -> None:
+    def __init__(self, routes: Sequence[Route], memory: HouseholdMemory | None = None) -> None:
         if not routes:
             raise ValueError("a router needs at least one route")
         self.routes = list(routes)
+        self.memory = memory
         self.last_decision: RouteDecision | None = None
+        self.last_reply = ""
 
     def decide(self, turn: Turn) -> tuple[Route, RouteDecision]:
         for route in self.routes:
@@ -121,5 +71,29 @@ class Router:
         route, decision = self.decide(turn)
         self.last_decision = decision
         _LOGGER.debug("route %s: %s", decision.route, decision.reason)
-        async for delta in route.reply(turn):
+        parts: list[str] = []
+        async for delta in route.reply(turn, decision):
+            parts.append(delta)
             yield delta
+        self.last_reply = "".join(parts).strip()
+        if self.last_reply:
+            for other in self.routes:  # "repeat that" needs to know what was said, by any route
+                if hasattr(other, "remember_reply"):
+                    other.remember_reply(self.last_reply)
+        await self._remember(turn, decision, self.last_reply)
+
+    async def _remember(self, turn: Turn, decision: RouteDecision, answer: str) -> None:
+        if self.memory is None or not answer or decision.route.startswith(_NOT_REMEMBERED):
+            return
+        try:
+            await asyncio.to_thread(
+                self.memory.record_exchange,
+                turn.text,
+                answer,
+                route=decision.route,
+                speaker=turn.speaker,
+                room=turn.room,
+                source=turn.source,
+            )
+        except Exception:  # a full disk must not cost the household its answer
+            _LOGGER.exception("could not store the exchange")

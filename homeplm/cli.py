@@ -58,8 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("text", metavar="TEXT")
     ask.add_argument("--speak", action="store_true", help="also speak the answer on the speaker")
     ask.add_argument("--output", metavar="WAV", help="also write the spoken answer to a WAV file")
+    ask.add_argument("--explain", action="store_true", help="also print the route, memories used and timings")
 
     sub.add_parser("devices", help="list audio devices")
+
+    from homeplm.commands_memory import add_parser as add_memory_parser
+
+    add_memory_parser(sub, _add_config)
 
     check = sub.add_parser("check-config", help="validate the configuration and the model files")
     check.add_argument("--show", action="store_true", help="print the effective configuration")
@@ -68,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="fewer commands and shorter idle measurement")
     bench.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
 
-    for child in sub.choices.values():
-        _add_config(child)
+    for name, child in sub.choices.items():
+        if name != "memory":  # memory's operations take the options themselves
+            _add_config(child)
     return parser
 
 

@@ -8,15 +8,21 @@ import json
 import logging
 import sys
 import time
+from typing import Any
 
 from homeplm import assistant, factory
 from homeplm.cli import resolve_config_path
 from homeplm.config import Settings, load_settings, settings_to_dict
+from homeplm.control import call, daemon_running
+from homeplm.daemon_control import make_handlers, start_control
 from homeplm.errors import AudioInputError, HomeplmError
 from homeplm.events import EventCallback, EventType, PipelineEvent, fan_out
+from homeplm.explain import TurnTimer, explain
+from homeplm.explain import render as render_explain
 from homeplm.fileio import NullSink, RawStdinSource, WavFileSink, WavFileSource, load_wav_16k
 from homeplm.listener import Listener
 from homeplm.logs import log_event, setup_logging
+from homeplm.paths import control_socket
 from homeplm.pipeline import Stage
 from homeplm.stages import AudioSink, AudioSource
 
@@ -61,19 +67,27 @@ async def cmd_run(args: argparse.Namespace) -> int:
     elif offline:
         source = WavFileSource(args.input)  # a bad file fails before any model loads
     sink = _sink(settings, args.output)
-    emit: EventCallback = fan_out(log_event, _TurnPrinter()) if offline else log_event
+    timer = TurnTimer()
+    emit: EventCallback = fan_out(log_event, timer, *((_TurnPrinter(),) if offline else ()))
+    control = None
+    parts: dict[str, Any] = {}
     try:
-        pipeline, wake = await assistant.start(settings, assistant.PART_NAMES, emit, sink)
-        assert wake is not None
-        listener = Listener(pipeline, wake, emit)
+        pipeline, parts = await assistant.start(settings, assistant.PART_NAMES, emit, sink)
+        listener = Listener(pipeline, parts["wake"], emit)
         if source is not None:
             await listener.run(source)
         else:
+            handlers = make_handlers(pipeline, listener, parts.get("memory"), timer)
+            control = await start_control(control_socket(settings), handlers)
             await _listen_to_microphone(settings, listener)
     finally:
+        if control is not None:
+            await control.close()
         if source is not None:
             await source.close()
         await sink.close()
+        if parts.get("memory") is not None:
+            parts["memory"].close()
     failed = [t for t in listener.turns if t.outcome == "error"]
     return 1 if failed else 0
 
@@ -82,9 +96,10 @@ async def _listen_to_microphone(settings: Settings, listener: Listener) -> None:
     """Supervised: a lost device is reopened with back-off; after MIC_RETRIES the error ends the daemon."""
     failures = 0
     while True:
-        mic = factory.make_mic(settings)
         opened = time.monotonic()
+        mic: AudioSource | None = None
         try:
+            mic = factory.make_mic(settings)
             await listener.run(mic)
             return
         except AudioInputError as err:
@@ -94,7 +109,8 @@ async def _listen_to_microphone(settings: Settings, listener: Listener) -> None:
             _LOGGER.warning("microphone lost (%s); reopening in %d s", err, 2**failures)
             await asyncio.sleep(2**failures)
         finally:
-            await mic.close()
+            if mic is not None:
+                await mic.close()
 
 
 async def cmd_transcribe(args: argparse.Namespace) -> int:
@@ -123,8 +139,15 @@ async def cmd_say(args: argparse.Namespace) -> int:
 async def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
     speak = args.speak or args.output is not None
+    socket = control_socket(settings)
+    if not speak and daemon_running(socket):
+        # The daemon holds the memory: ask through it, so the answer uses (and adds to) the memory.
+        record = await asyncio.to_thread(call, socket, "ask", text=args.text)
+        print(record.get("reply") or "")
+        return _finish_ask(record, args.explain)
     sink = _sink(settings, args.output) if speak else None
-    names = ("llm", "tts") if speak else ("llm",)
+    names = ("llm", "memory", "tts") if speak else ("llm", "memory")
+    timer = TurnTimer()
 
     def stream(event: PipelineEvent) -> None:
         if event.type is EventType.REPLY_DELTA:
@@ -132,13 +155,32 @@ async def cmd_ask(args: argparse.Namespace) -> int:
         elif event.type is EventType.REPLY_END:
             print(flush=True)
 
+    parts: dict[str, Any] = {}
     try:
-        pipeline, _ = await assistant.start(settings, names, fan_out(log_event, stream), sink)
+        pipeline, parts = await assistant.start(settings, names, fan_out(log_event, timer, stream), sink)
         result = await pipeline.run_text(args.text, Stage.TTS if speak else Stage.BRAIN)
     finally:
         if sink is not None:
             await sink.close()
-    return _exit_code(result.error)
+        if parts.get("memory") is not None:
+            parts["memory"].close()
+    return _finish_ask(explain(result, pipeline.parts.brain, timer), args.explain)
+
+
+def _finish_ask(record: dict[str, Any], show: bool) -> int:
+    if show:
+        print(render_explain(record))
+    if error := record.get("error"):
+        print(f"homeplm: {error['message']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def cmd_memory(args: argparse.Namespace) -> int:
+    from homeplm.commands_memory import run_memory_command
+
+    settings = _settings(args)
+    return await asyncio.to_thread(run_memory_command, settings, args)
 
 
 async def cmd_devices(args: argparse.Namespace) -> int:

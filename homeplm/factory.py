@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from homeplm.config.schema import Settings
+    from homeplm.memory.types import Embedder
     from homeplm.stages import (
         AudioSink,
         AudioSource,
@@ -68,6 +69,15 @@ def make_speaker(settings: Settings) -> AudioSink:
     from homeplm.backends.sounddevice_audio import SpeakerSink
 
     return SpeakerSink(settings.output)
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    from homeplm.backends.minilm import MiniLmEmbedder
+    from homeplm.models import resolve, shipped_embeddings_dir
+
+    return MiniLmEmbedder(
+        resolve(settings.memory.embeddings, shipped_embeddings_dir, key="memory.embeddings")
+    )
 
 
 def _wake_paths(settings: Settings) -> str:

@@ -57,10 +57,9 @@ class SentenceSplitter:
         yield from self._sentences()
 
     def _first_clause(self) -> Iterator[str]:
+        limit = self.first_clause_chars or 0
         for match in _CLAUSE.finditer(self._buffer):
-            if match.start() >= self.first_clause_chars and not _BOUNDARY.search(
-                self._buffer[: match.start()]
-            ):
+            if match.start() >= limit and not _BOUNDARY.search(self._buffer[: match.start()]):
                 clause = clean_for_speech(self._buffer[: match.end()])
                 self._buffer = self._buffer[match.end() :]
                 self._emitted = True

@@ -26,10 +26,11 @@ die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
 # --- System packages ----------------------------------------------------------------------------
 # libportaudio2: sounddevice's PortAudio. Tests: a real MQTT broker and clients, a second TTS to make
-# test speech (espeak-ng), and sox to resample and mix WAVs.
+# test speech (espeak-ng), sox to resample and mix WAVs, and a private PulseAudio server as a live
+# microphone and speaker without sound hardware (reached through ALSA's pulse plugin).
 apt_packages=(libportaudio2)
 if ((test_mode)); then
-    apt_packages+=(mosquitto mosquitto-clients espeak-ng sox)
+    apt_packages+=(mosquitto mosquitto-clients espeak-ng sox pulseaudio pulseaudio-utils libasound2-plugins)
 fi
 # llama-cpp-python is built from source: without a C++ compiler, ask for one (pip brings CMake and ninja).
 if ! command -v c++ >/dev/null 2>&1 && [[ ! -x .venv/bin/homeplm ]]; then

@@ -93,8 +93,9 @@ class PulseServer:
             if info.returncode == 0 and "Default Sink: room" in info.stdout:
                 return
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                log = self.log.read_text(errors="replace")
                 self.stop()
-                pytest.fail(f"pulseaudio did not start:\n{self.log.read_text(errors='replace')}")
+                pytest.fail(f"pulseaudio did not start:\n{log}")
             time.sleep(0.1)
 
     def client_env(self, **extra: str) -> dict[str, str]:
@@ -300,8 +301,10 @@ def test_say_plays_on_a_live_speaker(pulse: PulseServer, tmp_path: Path) -> None
     window = rate // 10
     rms = np.sqrt(np.mean(samples[: len(samples) // window * window].reshape(-1, window) ** 2, 1))
     loud = rms > 32768 * 10 ** (-40 / 20)  # 100 ms windows above -40 dBFS
-    assert np.max(np.abs(samples)) > 3000, f"only silence recorded ({len(samples) / rate:.1f} s)"
-    assert loud.sum() >= 5, f"{loud.sum()} loud 100 ms windows in {len(samples) / rate:.1f} s"
+    seconds, peak = len(samples) / rate, int(np.max(np.abs(samples)))
+    print(f"\nrecorded {seconds:.1f} s, peak {peak}, {loud.sum()} windows above -40 dBFS")
+    assert peak > 3000, f"only silence recorded ({seconds:.1f} s)"
+    assert loud.sum() >= 5, f"{loud.sum()} loud 100 ms windows in {seconds:.1f} s"
 
 
 def test_missing_microphone_names_the_devices_that_exist(pulse: PulseServer, tmp_path: Path) -> None:

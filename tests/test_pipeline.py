@@ -123,7 +123,7 @@ async def test_input_ending_mid_speech_still_transcribes() -> None:
 
 async def test_text_turn_can_stop_after_brain() -> None:
     pipeline, rec, stt, chat, tts = make()
-    result = await pipeline.run_text("what time is it", end_stage=Stage.BRAIN)
+    result = await pipeline.run_text("how far away is the moon", end_stage=Stage.BRAIN)
     assert result.reply == "The light is on now. Anything else I can do?"
     assert tts.texts == [] and rec.first(EventType.TTS_START) is None
     end = rec.first(EventType.REPLY_END)
@@ -208,7 +208,8 @@ async def test_stop_playback_cuts_the_reply() -> None:
 
 
 async def test_history_expires_after_the_timeout() -> None:
-    from homeplm.brain import LlmChatRoute, Router
+    from homeplm.brain import Router
+    from homeplm.llm_route import LlmChatRoute
 
     now = [0.0]
     chat = FakeChat()

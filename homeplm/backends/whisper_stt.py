@@ -88,6 +88,9 @@ class WhisperStt:
             condition_on_previous_text=False,
             vad_filter=False,  # our endpointer already cut the speech out
             without_timestamps=True,
+            # One greedy pass: the temperature fallback re-decodes hard audio up to 5 times, which
+            # costs seconds on a small box for no gain on short commands.
+            temperature=0.0,
             initial_prompt=prompt or settings.initial_prompt,
         )
         texts: list[str] = []
