@@ -13,6 +13,7 @@ from homeplm import factory
 from homeplm.brain import Route, Router
 from homeplm.config.schema import Settings
 from homeplm.events import EventCallback, EventType, PipelineEvent
+from homeplm.phrasecache import PhraseCache
 from homeplm.pipeline import Components, Pipeline
 from homeplm.stages import AudioSink
 
@@ -59,6 +60,15 @@ async def load_parts(settings: Settings, names: tuple[str, ...]) -> LoadedParts:
     return loaded
 
 
+def fixed_replies() -> tuple[str, ...]:
+    """Replies said word for word: rendered once at start-up, then played at once."""
+    from homeplm.expert import UNREACHABLE_NOTE
+    from homeplm.intents.control_intents import NOTHING_SAID
+    from homeplm.memory.voice import FIXED_REPLIES
+
+    return (*FIXED_REPLIES, NOTHING_SAID, UNREACHABLE_NOTE.strip())
+
+
 def build_brain(settings: Settings, chat: Any, memory: Any) -> Router:
     """The ordered routes: fast intents, the expert (only if configured), the local LLM."""
     from homeplm.intents.router import make_builtin_intents
@@ -82,8 +92,18 @@ def build_pipeline(
 ) -> Pipeline:
     parts = loaded.parts
     brain = build_brain(settings, parts["llm"], parts.get("memory")) if "llm" in parts else None
-    components = Components(vad=parts.get("vad"), stt=parts.get("stt"), brain=brain, tts=parts.get("tts"))
+    tts = PhraseCache(parts["tts"]) if "tts" in parts else None
+    components = Components(vad=parts.get("vad"), stt=parts.get("stt"), brain=brain, tts=tts)
     return Pipeline(components, settings, emit, sink)
+
+
+async def shutdown(pipeline: Pipeline | None, parts: dict[str, Any]) -> None:
+    """Let background memory writes finish, then close the memory (it holds a lock)."""
+    brain = pipeline.parts.brain if pipeline is not None else None
+    if isinstance(brain, Router):
+        await brain.flush()
+    if (memory := parts.get("memory")) is not None:
+        memory.close()
 
 
 async def start(
@@ -94,5 +114,7 @@ async def start(
     loaded = await load_parts(settings, names)
     pipeline = build_pipeline(settings, loaded, emit, sink)
     ready_ms = round((time.perf_counter() - started) * 1000, 1)
+    if isinstance(pipeline.parts.tts, PhraseCache):
+        pipeline.in_background(asyncio.to_thread(pipeline.parts.tts.warm, fixed_replies()))
     emit(PipelineEvent(EventType.READY, data={"load_ms": loaded.load_ms, "ready_ms": ready_ms}))
     return pipeline, loaded.parts

@@ -10,20 +10,23 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from homeplm import assistant
+from homeplm import assistant, bench_brain
 from homeplm.audio import CHUNK_SAMPLES, SAMPLE_RATE
 from homeplm.config.schema import Settings
 from homeplm.events import EventRecorder, EventType
 from homeplm.fileio import ArraySource, NullSink
 from homeplm.listener import Listener
-from homeplm.synth import HOUSEHOLD_COMMANDS, noise, speak
+from homeplm.synth import HOUSEHOLD_COMMANDS, INTENT_COMMANDS, noise, speak
 
 TARGETS = {
     "speech_end_to_first_audio_p50_ms": 1500,
@@ -95,30 +98,32 @@ def turn_latencies(recorder: EventRecorder) -> dict[str, list[float]]:
     by_run: dict[int, dict[EventType, float]] = defaultdict(dict)
     for event in recorder.events:
         by_run[event.run_id].setdefault(event.type, event.timestamp_ms)
+    routes = {e.run_id: str(e.data.get("route")) for e in recorder.events if e.type is EventType.REPLY_END}
     figures: dict[str, list[float]] = defaultdict(list)
-    for marks in by_run.values():
+    for run_id, marks in by_run.items():
         end = marks.get(EventType.SPEECH_END)
         if end is None:
             continue
+        group = "intent" if routes.get(run_id, "").startswith("intent:") else "llm"
         for name, kind in (
             ("transcript", EventType.TRANSCRIPT),
             ("first_token", EventType.REPLY_DELTA),
             ("first_audio", EventType.AUDIO_OUT),
         ):
             if kind in marks:
-                figures[name].append(marks[kind] - end)
+                figures[f"{group}_{name}"].append(marks[kind] - end)
     return figures
 
 
 async def spoken_turns(
-    settings: Settings, loaded: assistant.LoadedParts, count: int
+    settings: Settings, loaded: assistant.LoadedParts, commands: Sequence[str]
 ) -> tuple[EventRecorder, int, float]:
     recorder = EventRecorder()
     pipeline = assistant.build_pipeline(settings, loaded, recorder, NullSink(settings.output.sample_rate))
     listener = Listener(pipeline, loaded.parts["wake"], recorder)
     tts = loaded.parts["tts"]
     direct_ms: list[float] = []
-    for text in HOUSEHOLD_COMMANDS[:count]:
+    for text in commands:
         audio = speak(tts, f"Hey Jarvis, {text}")
         # Each command is a new conversation, as when someone asks in passing.
         if pipeline.parts.brain is not None:
@@ -134,14 +139,24 @@ async def spoken_turns(
 
 def render(figures: dict[str, Any]) -> str:
     rows = [
-        ("end of speech → transcript", "transcript", ""),
-        ("end of speech → first reply token", "first_token", ""),
-        ("end of speech → first audio out", "first_audio", "≤ 1500 ms (p50)"),
+        ("LLM answer: end of speech → transcript", "llm_transcript", ""),
+        ("LLM answer: end of speech → first reply token", "llm_first_token", ""),
+        ("LLM answer: end of speech → first audio out", "llm_first_audio", "≤ 1500 ms (p50)"),
+        ("fast intent: end of speech → first audio out", "intent_first_audio", "≤ 800 ms (p50)"),
+        ("fast intent: matching the text", "intent_match", "≤ 10 ms"),
+        ("memory retrieval, 1k items", "retrieval_1k", ""),
+        ("memory retrieval, 50k items", "retrieval_50k", "≤ 50 ms"),
     ]
     lines = ["| metric | p50 | p95 | target |", "| --- | --- | --- | --- |"]
     for label, key, target in rows:
+        if f"{key}_p50_ms" not in figures:
+            continue
         p50, p95 = figures[f"{key}_p50_ms"], figures[f"{key}_p95_ms"]
-        lines.append(f"| {label} | {p50:.0f} ms | {p95:.0f} ms | {target} |")
+        lines.append(f"| {label} | {p50:.1f} ms | {p95:.1f} ms | {target} |")
+    lines.append(
+        f"| LLM time to first token, cold / warm prompt cache | {figures['ttft_cold_ms']:.0f} / "
+        f"{figures['ttft_warm_ms']:.0f} ms | | |"
+    )
     lines += [
         f"| wake word CPU, idle listening | {figures['wake_idle_cpu_percent']:.1f} % of one core | | ≤ 5 % |",
         "| wake word CPU, idle, without the VAD gate (baseline) | "
@@ -158,13 +173,27 @@ def render(figures: dict[str, Any]) -> str:
 
 
 async def run_bench(settings: Settings, config_path: Path | None, quick: bool, json_path: str | None) -> int:
-    count = 10 if quick else len(HOUSEHOLD_COMMANDS)
+    llm_commands = HOUSEHOLD_COMMANDS[: 10 if quick else len(HOUSEHOLD_COMMANDS)]
+    commands = (*llm_commands, *INTENT_COMMANDS[: 5 if quick else len(INTENT_COMMANDS)])
+    count = len(commands)
     cold_ms = measure_cold_start(config_path)
+    # The household's own memory is not touched: the benchmark keeps its memory in a temporary dir.
+    scratch = tempfile.TemporaryDirectory(prefix="homeplm-bench-")
+    settings = replace(settings, paths=replace(settings.paths, state_dir=scratch.name))
     loaded = await assistant.load_parts(settings, assistant.PART_NAMES)
     wake_cpu = wake_cpu_figures(loaded.parts["wake"], loaded.parts["tts"], 10.0 if quick else 30.0)
     pauses = longest_pauses(loaded.parts["vad"], loaded.parts["tts"], settings.vad.threshold)
-    recorder, heard, direct_stt_ms = await spoken_turns(settings, loaded, count)
+    recorder, heard, direct_stt_ms = await spoken_turns(settings, loaded, commands)
     lat = turn_latencies(recorder)
+    lat["intent_match"] = bench_brain.intent_match_ms()
+    for size, times in bench_brain.retrieval_ms(settings, (1000,) if quick else (1000, 50000)).items():
+        lat[f"retrieval_{size // 1000}k"] = times
+    from homeplm.llm_route import build_system_prompt
+
+    ttft = bench_brain.first_token_ms(loaded.parts["llm"], build_system_prompt(settings.assistant))
+    if loaded.parts.get("memory") is not None:
+        loaded.parts["memory"].close()
+    scratch.cleanup()
     figures: dict[str, Any] = {
         "machine": _machine(),
         "commands": count,
@@ -177,15 +206,22 @@ async def run_bench(settings: Settings, config_path: Path | None, quick: bool, j
         "silence_s": settings.vad.silence_s,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "direct_stt_p50_ms": round(direct_stt_ms),
+        "ttft_cold_ms": round(ttft["cold"]),
+        "ttft_warm_ms": round(ttft["warm"]),
+        "llm_turns": len(lat.get("llm_first_audio", [])),
+        "intent_turns": len(lat.get("intent_first_audio", [])),
     }
     for key, values in lat.items():
-        figures[f"{key}_p50_ms"] = round(percentile(values, 50))
-        figures[f"{key}_p95_ms"] = round(percentile(values, 95))
+        figures[f"{key}_p50_ms"] = round(percentile(values, 50), 1)
+        figures[f"{key}_p95_ms"] = round(percentile(values, 95), 1)
     figures["transcript_vs_direct_stt_ratio"] = round(
-        figures.get("transcript_p50_ms", 0) / max(direct_stt_ms, 1), 2
+        figures.get("llm_transcript_p50_ms", 0) / max(direct_stt_ms, 1), 2
     )
     print(f"homeplm bench — {figures['machine']}")
-    print(f"{count} spoken commands, {heard} heard and answered; model load {loaded.load_ms} ms\n")
+    print(
+        f"{count} spoken commands, {heard} heard and answered ({figures['llm_turns']} by the LLM with audio, "
+        f"{figures['intent_turns']} by fast intents with audio); model load {loaded.load_ms} ms\n"
+    )
     print(render(figures))
     print(
         f"\nbaseline in the same process: recogniser alone p50 {direct_stt_ms:.0f} ms; "

@@ -55,6 +55,7 @@ class Router:
         self.memory = memory
         self.last_decision: RouteDecision | None = None
         self.last_reply = ""
+        self._writes: set[asyncio.Task[None]] = set()
 
     def decide(self, turn: Turn) -> tuple[Route, RouteDecision]:
         for route in self.routes:
@@ -80,11 +81,19 @@ class Router:
             for other in self.routes:  # "repeat that" needs to know what was said, by any route
                 if hasattr(other, "remember_reply"):
                     other.remember_reply(self.last_reply)
-        await self._remember(turn, decision, self.last_reply)
+        if self.memory is not None and self.last_reply and not decision.route.startswith(_NOT_REMEMBERED):
+            # In the background: the reply (and its audio) must not wait for the memory write.
+            task = asyncio.create_task(self._remember(turn, decision, self.last_reply))
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
+
+    async def flush(self) -> None:
+        """Wait for the memory writes still under way (tests, shutdown)."""
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
 
     async def _remember(self, turn: Turn, decision: RouteDecision, answer: str) -> None:
-        if self.memory is None or not answer or decision.route.startswith(_NOT_REMEMBERED):
-            return
+        assert self.memory is not None
         try:
             await asyncio.to_thread(
                 self.memory.record_exchange,

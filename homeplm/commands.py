@@ -14,7 +14,7 @@ from homeplm import assistant, factory
 from homeplm.cli import resolve_config_path
 from homeplm.config import Settings, load_settings, settings_to_dict
 from homeplm.control import call, daemon_running
-from homeplm.daemon_control import make_handlers, start_control
+from homeplm.daemon_control import expire_periodically, make_handlers, start_control
 from homeplm.errors import AudioInputError, HomeplmError
 from homeplm.events import EventCallback, EventType, PipelineEvent, fan_out
 from homeplm.explain import TurnTimer, explain
@@ -71,23 +71,31 @@ async def cmd_run(args: argparse.Namespace) -> int:
     emit: EventCallback = fan_out(log_event, timer, *((_TurnPrinter(),) if offline else ()))
     control = None
     parts: dict[str, Any] = {}
+    pipeline = None
     try:
         pipeline, parts = await assistant.start(settings, assistant.PART_NAMES, emit, sink)
         listener = Listener(pipeline, parts["wake"], emit)
-        if source is not None:
-            await listener.run(source)
+        if source is not None and args.input != "-":
+            await listener.run(source)  # a file: one pass, no daemon services
         else:
+            # A live input (microphone, or a pipe from one): the daemon, with its control socket.
             handlers = make_handlers(pipeline, listener, parts.get("memory"), timer)
             control = await start_control(control_socket(settings), handlers)
-            await _listen_to_microphone(settings, listener)
+            housekeeping = asyncio.create_task(expire_periodically(parts.get("memory")))
+            try:
+                if source is not None:
+                    await listener.run(source)
+                else:
+                    await _listen_to_microphone(settings, listener)
+            finally:
+                housekeeping.cancel()
     finally:
         if control is not None:
             await control.close()
         if source is not None:
             await source.close()
         await sink.close()
-        if parts.get("memory") is not None:
-            parts["memory"].close()
+        await assistant.shutdown(pipeline, parts)
     failed = [t for t in listener.turns if t.outcome == "error"]
     return 1 if failed else 0
 
@@ -162,8 +170,7 @@ async def cmd_ask(args: argparse.Namespace) -> int:
     finally:
         if sink is not None:
             await sink.close()
-        if parts.get("memory") is not None:
-            parts["memory"].close()
+        await assistant.shutdown(pipeline, parts)
     return _finish_ask(explain(result, pipeline.parts.brain, timer), args.explain)
 
 

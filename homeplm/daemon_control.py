@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
@@ -11,6 +12,8 @@ from homeplm.errors import HomeplmError
 from homeplm.explain import TurnTimer, explain
 from homeplm.listener import Listener
 from homeplm.pipeline import Pipeline, Stage
+
+_LOGGER = logging.getLogger(__name__)
 
 
 def make_handlers(
@@ -49,6 +52,20 @@ def make_handlers(
         }
 
     return {"ask": ask, "memory": memory_op, "say": say, "stop": stop, "mute": mute, "status": status}
+
+
+EXPIRE_EVERY_S = 6 * 3600
+
+
+async def expire_periodically(memory: Any, every_s: float = EXPIRE_EVERY_S) -> None:
+    """Delete memories past the retention period while the daemon runs for months."""
+    while memory is not None:
+        await asyncio.sleep(every_s)
+        try:
+            if removed := await asyncio.to_thread(memory.expire):
+                _LOGGER.info("expired %d memory item(s)", removed)
+        except Exception:
+            _LOGGER.exception("memory expiry failed; will try again later")
 
 
 async def start_control(path: Any, handlers: dict[str, Handler]) -> ControlServer:

@@ -219,6 +219,8 @@ class Pipeline:
             raise
         reply = "".join(parts).strip()
         route = getattr(getattr(brain, "last_decision", None), "route", None)
+        if route == "intent:stop":
+            self.stop_playback()
         self._emit(run_id, EventType.REPLY_END, text=reply, route=route)
         if speaker is not None:
             for sentence in splitter.flush():

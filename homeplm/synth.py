@@ -34,6 +34,21 @@ HOUSEHOLD_COMMANDS = (
 )
 
 
+# Said to the fast intents (no LLM): the time, the date, memory commands, repeat.
+INTENT_COMMANDS = (
+    "What time is it?",
+    "What's the date today?",
+    "Remember that the bins go out on Monday.",
+    "Say that again.",
+    "What do you know about the bins?",
+    "What's the time?",
+    "Which day is it today?",
+    "Remember that the plumber is called Marco.",
+    "Repeat that.",
+    "Tell me the time.",
+)
+
+
 def speak(tts: TextToSpeech, text: str, lead_s: float = 0.5, tail_s: float = 1.5) -> np.ndarray:
     """The text spoken by `tts`, as 16 kHz int16, with silence before and after."""
     voice = resample(tts.synthesize(text), tts.sample_rate, SAMPLE_RATE)

@@ -19,8 +19,8 @@ from homeplm.config import Settings
 from homeplm.errors import HomeplmError, ModelMissingError
 from homeplm.factory import make_embedder
 
-# Made with sentence-transformers (see its "produced_with"); kept outside the repository.
-REFERENCE = Path("/work/shared/reference/minilm_l6_v2_embeddings.json")
+# Made with sentence-transformers (see its "produced_with"); kept in shared/ beside the repository.
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "minilm_l6_v2_embeddings.json"
 
 SHORT = [
     "Turn on the kitchen light.",

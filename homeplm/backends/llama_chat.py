@@ -105,6 +105,11 @@ class LlamaChat:
             except (ValueError, RuntimeError) as err:
                 raise BrainError(f"llama.cpp failed: {err}") from err
 
+    def reset_cache(self) -> None:
+        """Forget the evaluated prompt, so the next call starts cold (for the benchmark)."""
+        with self._lock:
+            self._llm.reset()
+
     def close(self) -> None:
         with self._lock:
             self._llm.close()

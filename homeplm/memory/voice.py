@@ -13,6 +13,12 @@ if TYPE_CHECKING:
 
 _MAX_SPOKEN = 3  # facts read out for "what do you know about …"
 
+REMEMBERED = "Okay, I'll remember that."
+PRIVATE = "I'm in private mode, so I won't remember that."
+WHAT_TO_REMEMBER = "What should I remember?"
+MEMORY_OFF = "Memory is switched off."
+FIXED_REPLIES = (REMEMBERED, PRIVATE, WHAT_TO_REMEMBER, MEMORY_OFF)
+
 
 def _sentence(text: str) -> str:
     text = text.strip().rstrip(".!?")
@@ -27,13 +33,13 @@ class VoiceMemory:
 
     async def remember(self, fact: str, turn: Turn) -> str:
         if not fact.strip():
-            return "What should I remember?"
+            return WHAT_TO_REMEMBER
         if self.memory.private:
-            return "I'm in private mode, so I won't remember that."
+            return PRIVATE
         item = await asyncio.to_thread(
             self.memory.remember_fact, fact, speaker=turn.speaker, room=turn.room, source=turn.source
         )
-        return "Okay, I'll remember that." if item is not None else "Memory is switched off."
+        return REMEMBERED if item is not None else MEMORY_OFF
 
     async def recall(self, topic: str, turn: Turn) -> str:
         hits = await asyncio.to_thread(self.memory.recall, topic, kinds=[MemoryKind.FACT])

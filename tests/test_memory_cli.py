@@ -1,0 +1,83 @@
+"""`homeplm memory …` and `homeplm ask --explain`, on the store directly and through the daemon."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, homeplm_cli
+
+pytestmark = pytest.mark.real
+
+
+def memory(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return homeplm_cli("memory", *args, state_dir=state, timeout=120)
+
+
+def test_memory_commands_without_a_daemon(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    assert memory(state, "remember", "The bins go out on Monday.", "--speaker", "Anna").returncode == 0
+    assert memory(state, "remember", "The plumber is called Marco.").returncode == 0
+    listed = json.loads(memory(state, "list", "--json").stdout)
+    assert {i["text"] for i in listed} == {"The bins go out on Monday.", "The plumber is called Marco."}
+    found = json.loads(memory(state, "search", "when is rubbish collected", "--json").stdout)
+    assert found[0]["text"] == "The bins go out on Monday."
+    shown = memory(state, "show", listed[0]["id"][:8])
+    assert shown.returncode == 0 and listed[0]["text"] in shown.stdout
+
+    backup, dataset = tmp_path / "backup.jsonl", tmp_path / "dataset.jsonl"
+    assert memory(state, "export", str(backup)).returncode == 0
+    assert memory(state, "export", str(dataset), "--dataset").returncode == 0
+    assert all("messages" in json.loads(line) for line in dataset.read_text().splitlines())
+    forgot = memory(state, "forget", "--about", "bins")
+    assert forgot.returncode == 0 and "Monday" in forgot.stdout
+    assert "wipe deletes" in memory(state, "wipe").stderr  # asks for --yes
+    assert memory(state, "wipe", "--yes").returncode == 0
+    assert "imported 2" in memory(state, "import", str(backup)).stdout
+    assert "imported 0" in memory(state, "import", str(backup)).stdout  # idempotent
+    assert sorted(json.loads(line)["id"] for line in backup.read_text().splitlines()) == sorted(
+        i["id"] for i in json.loads(memory(state, "list", "--json").stdout)
+    )
+
+
+def test_cli_goes_through_the_running_daemon(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    env = {**os.environ, "STATE_DIRECTORY": str(state), "PYTHONUNBUFFERED": "1"}
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "homeplm", "run", "--input", "-", "--output", "none"],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert daemon.stderr is not None and daemon.stdin is not None
+    try:
+        log = b""
+        deadline = time.monotonic() + 120
+        while b"control socket" not in log and time.monotonic() < deadline:
+            log += daemon.stderr.readline()
+        assert b"control socket" in log, log.decode()
+        remembered = memory(state, "remember", "The garage code is 4711.", "--speaker", "Ben")
+        assert remembered.returncode == 0, remembered.stderr  # the store is the daemon's: no lock error
+        asked = homeplm_cli("ask", "--explain", "What is the garage code?", state_dir=state, timeout=120)
+        assert asked.returncode == 0, asked.stderr
+        assert "route:    llm" in asked.stdout and "4711" in asked.stdout  # in the memories used
+        assert "timings:" in asked.stdout
+        time.sleep(0.5)  # the exchange is written in the background
+        kinds = {i["kind"] for i in json.loads(memory(state, "list", "--json").stdout)}
+        assert kinds == {"fact", "exchange"}
+        stats = json.loads(memory(state, "stats", "--json").stdout)
+        assert stats["facts"] == 1 and stats["private"] is False
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=30)
+    assert daemon.returncode == 0
+    assert not (state / "control.sock").exists()
