@@ -128,7 +128,7 @@ async def spoken_turns(
         # Each command is a new conversation, as when someone asks in passing.
         if pipeline.parts.brain is not None:
             pipeline.parts.brain.new_conversation()
-        await listener.run(ArraySource(audio))
+        await listener.run(ArraySource(audio, realtime=True))
         # Baseline in the same process: the recogniser alone on the same speech.
         start = time.perf_counter()
         loaded.parts["stt"].transcribe(audio[SAMPLE_RATE // 2 : -SAMPLE_RATE])

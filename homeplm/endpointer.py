@@ -45,6 +45,11 @@ class Endpointer:
         self._silence_run_ms = 0
 
     @property
+    def silence_ms(self) -> int:
+        """How long the current run of non-speech has lasted (after speech started)."""
+        return self._silence_run_ms
+
+    @property
     def finished(self) -> bool:
         return self.state in FINAL_STATES
 

@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from homeplm.audio import CHUNK_BYTES, SAMPLE_RATE, Chunker, resample, to_mono
+from homeplm.audio import CHUNK_BYTES, CHUNK_MS, SAMPLE_RATE, Chunker, resample, to_mono
 from homeplm.errors import AudioError, AudioInputError
 
 _WAV_DTYPES = {1: np.uint8, 2: np.int16, 4: np.int32}
@@ -71,14 +71,22 @@ def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int) -> None:
 class ArraySource:
     """Plays 16 kHz int16 audio held in memory into the pipeline as 80 ms chunks, then ends."""
 
-    def __init__(self, audio: np.ndarray) -> None:
+    def __init__(self, audio: np.ndarray, realtime: bool = False) -> None:
         self.audio = audio
+        # Real time: one chunk every 80 ms, as a microphone delivers them (for latency figures).
+        self.realtime = realtime
 
     async def chunks(self) -> AsyncIterator[np.ndarray]:
         chunker = Chunker()
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         for chunk in (*chunker.push(self.audio), *chunker.flush()):
+            if self.realtime:
+                due += CHUNK_MS / 1000
+                await asyncio.sleep(max(0.0, due - loop.time()))
+            else:
+                await asyncio.sleep(0)  # let other tasks run between chunks
             yield chunk
-            await asyncio.sleep(0)  # let other tasks run between chunks
 
     def discard_pending(self) -> None:
         """Recorded audio has no backlog: nothing to drop."""

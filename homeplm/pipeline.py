@@ -16,12 +16,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from homeplm.audio import CHUNK_MS
 from homeplm.chime import wake_chime
 from homeplm.config.schema import Settings
-from homeplm.endpointer import Endpointer, EndpointerConfig, EndpointState
+from homeplm.endpointer import EndpointerConfig
 from homeplm.errors import HomeplmError
 from homeplm.events import EventCallback, EventType, PipelineEvent
+from homeplm.recorder import Recording, UtteranceRecorder
 from homeplm.speaker import SentenceSpeaker
 from homeplm.splitter import SentenceSplitter
 from homeplm.stages import AudioSink, Brain, SpeechToText, TextToSpeech, Turn, VoiceActivity
@@ -29,10 +29,6 @@ from homeplm.wakephrase import phrases_for, strip_wake_phrase
 
 _LOGGER = logging.getLogger(__name__)
 _T = TypeVar("_T")
-
-# Audio kept before detected speech start and after its end, so words are not clipped.
-_LEAD_MS = 300
-_TAIL_MS = 240
 
 
 class Stage(IntEnum):
@@ -92,11 +88,11 @@ class Pipeline:
         """A spoken turn: endpoint the live audio (after the pre-roll), then the later stages."""
         result = self._begin("audio", end_stage)
         async with self._guard(result):
-            audio = await self._record(result.run_id, chunks, preroll)
-            if audio is None:
+            recording = await self._record(result.run_id, chunks, preroll)
+            if recording is None:
                 result.outcome = "no-speech"
                 return result
-            result.transcript = await self._transcribe(result.run_id, audio, bool(preroll))
+            result.transcript = await self._transcribe(result.run_id, recording, bool(preroll))
             if not result.transcript:
                 result.outcome = "no-text"
             elif end_stage > Stage.STT:
@@ -146,49 +142,28 @@ class Pipeline:
 
     async def _record(
         self, run_id: int, chunks: AsyncIterator[np.ndarray], preroll: Sequence[np.ndarray]
-    ) -> np.ndarray | None:
-        vad = self._need(self.parts.vad, "voice activity detection")
-        threshold = self.settings.vad.threshold
-        endpointer = Endpointer(self.endpointing)
-        vad.reset()
-        for chunk in preroll:  # prime the VAD's state with the audio just before the wake word
-            vad.speech_probability(chunk)
-        live: list[np.ndarray] = []
-        async for chunk in chunks:
-            live.append(chunk)
-            was_waiting = endpointer.state is EndpointState.WAITING
-            state = endpointer.process(CHUNK_MS, vad.speech_probability(chunk) >= threshold)
-            if was_waiting and state is not EndpointState.WAITING and endpointer.speech_start_ms is not None:
-                self._emit(run_id, EventType.SPEECH_START, offset_ms=endpointer.speech_start_ms)
-            if endpointer.finished:
-                break
-        if endpointer.speech_start_ms is None:
+    ) -> Recording | None:
+        recorder = UtteranceRecorder(
+            self._need(self.parts.vad, "voice activity detection"),
+            self.parts.stt,
+            self.endpointing,
+            self.settings.vad.threshold,
+            int(self.settings.vad.early_asr_after_s * 1000),
+            lambda offset_ms: self._emit(run_id, EventType.SPEECH_START, offset_ms=offset_ms),
+        )
+        recording, endpointer = await recorder.record(chunks, preroll)
+        if recording is None:
             self._emit(run_id, EventType.NO_SPEECH, waited_ms=endpointer.elapsed_ms)
             return None
-        end_ms = endpointer.speech_end_ms if endpointer.speech_end_ms is not None else endpointer.elapsed_ms
-        self._emit(
-            run_id,
-            EventType.SPEECH_END,
-            speech_ms=end_ms - endpointer.speech_start_ms,
-            reason=endpointer.state.value,
-        )
-        return self._utterance(preroll, live, endpointer.speech_start_ms, end_ms)
+        self._emit(run_id, EventType.SPEECH_END, speech_ms=recording.speech_ms, reason=recording.reason)
+        return recording
 
-    @staticmethod
-    def _utterance(
-        preroll: Sequence[np.ndarray], live: list[np.ndarray], start_ms: int, end_ms: int
-    ) -> np.ndarray:
-        """The spoken part: with the pre-roll when speech ran straight on from the wake word."""
-        last = min(len(live), (end_ms + _TAIL_MS) // CHUNK_MS + 1)
-        if start_ms <= 2 * CHUNK_MS:
-            parts = [*preroll, *live[:last]]
-        else:
-            parts = live[max(0, (start_ms - _LEAD_MS) // CHUNK_MS) : last]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
-
-    async def _transcribe(self, run_id: int, audio: np.ndarray, after_wake: bool) -> str:
+    async def _transcribe(self, run_id: int, recording: Recording, after_wake: bool) -> str:
         stt = self._need(self.parts.stt, "speech recognition")
-        transcript = await asyncio.to_thread(stt.transcribe, audio)
+        if recording.early is not None:
+            transcript = await recording.early  # recognised while the endpointer was still waiting
+        else:
+            transcript = await asyncio.to_thread(stt.transcribe, recording.audio)
         text = strip_wake_phrase(transcript.text, self.wake_phrases) if after_wake else transcript.text
         self._emit(
             run_id,
@@ -197,6 +172,7 @@ class Pipeline:
             heard=transcript.text,
             audio_ms=transcript.duration_ms,
             dropped_segments=transcript.dropped_segments,
+            early=recording.early is not None,
         )
         return text
 

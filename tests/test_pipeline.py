@@ -221,3 +221,32 @@ async def test_history_expires_after_the_timeout() -> None:
             pass
     assert [m.content for m in chat.calls[1] if m.role == "user"] == ["one", "two"]
     assert [m.content for m in chat.calls[2] if m.role == "user"] == ["three"]
+
+
+async def test_early_recognition_is_used_when_the_speaker_stays_quiet() -> None:
+    audio = chunks((WAKE, 2), (SPEECH, 6), (SILENCE, 12))
+    listener, rec, stt, *_ = await listen(
+        audio, replace(SETTINGS, vad=replace(SETTINGS.vad, early_asr_after_s=0.16))
+    )
+    transcript = rec.first(EventType.TRANSCRIPT)
+    assert transcript is not None and transcript.data["early"] is True
+    assert len(stt.calls) == 1
+
+
+async def test_early_recognition_is_dropped_when_the_speaker_goes_on() -> None:
+    audio = chunks((WAKE, 2), (SPEECH, 4), (SILENCE, 3), (SPEECH, 4), (SILENCE, 12))
+    settings = replace(SETTINGS, vad=replace(SETTINGS.vad, early_asr_after_s=0.16, silence_s=0.4))
+    listener, rec, stt, *_ = await listen(audio, settings)
+    transcript = rec.first(EventType.TRANSCRIPT)
+    assert transcript is not None and transcript.data["text"] == "light"
+    last = stt.calls[-1].reshape(-1, 1280)[:, 0]
+    assert (last == SPEECH).sum() == 8  # the used transcript heard both parts
+
+
+async def test_no_early_recognition_when_switched_off() -> None:
+    audio = chunks((WAKE, 2), (SPEECH, 6), (SILENCE, 12))
+    listener, rec, stt, *_ = await listen(
+        audio, replace(SETTINGS, vad=replace(SETTINGS.vad, early_asr_after_s=0.0))
+    )
+    transcript = rec.first(EventType.TRANSCRIPT)
+    assert transcript is not None and transcript.data["early"] is False

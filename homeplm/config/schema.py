@@ -72,6 +72,9 @@ class VadSettings:
     # Silence that ends the utterance.
     silence_s: Annotated[float, Range(0.25, 1.0)] = 0.64
     max_utterance_s: Annotated[float, Range(1.0, 60.0)] = 15.0
+    # Start recognising after this much silence, before the end of speech is certain, so that
+    # recognition overlaps the silence wait (0: only after the end of speech).
+    early_asr_after_s: Annotated[float, Range(0.0, 1.0)] = 0.24
 
 
 @dataclass(frozen=True, slots=True)
