@@ -165,7 +165,9 @@ def render(figures: dict[str, Any]) -> str:
         f"{figures['wake_talk_cpu_percent']:.1f} % of one core | | |",
         f"| longest pause inside a spoken command | {figures['longest_pause_in_command_ms']} ms | | "
         f"< vad.silence_s = {figures['silence_s'] * 1000:.0f} ms |",
-        f"| peak RSS | {figures['peak_rss_mb']:.0f} MB | | ≤ 1200 MB |",
+        f"| peak RSS of the assistant (all models, memory, every turn) | {figures['peak_rss_mb']:.0f} MB | "
+        "| ≤ 1200 MB |",
+        f"| peak RSS of the benchmark (and its 50k store) | {figures['bench_peak_rss_mb']:.0f} MB | | |",
         f"| cold start to ready (new process) | {figures['cold_start_ms'] / 1000:.1f} s | | |",
         f"| model load in process (parallel) | {figures['load_ms_total'] / 1000:.1f} s | | |",
     ]
@@ -184,6 +186,7 @@ async def run_bench(settings: Settings, config_path: Path | None, quick: bool, j
     wake_cpu = wake_cpu_figures(loaded.parts["wake"], loaded.parts["tts"], 10.0 if quick else 30.0)
     pauses = longest_pauses(loaded.parts["vad"], loaded.parts["tts"], settings.vad.threshold)
     recorder, heard, direct_stt_ms = await spoken_turns(settings, loaded, commands)
+    assistant_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     lat = turn_latencies(recorder)
     lat["intent_match"] = bench_brain.intent_match_ms()
     for size, times in bench_brain.retrieval_ms(settings, (1000,) if quick else (1000, 50000)).items():
@@ -204,7 +207,10 @@ async def run_bench(settings: Settings, config_path: Path | None, quick: bool, j
         **{key: round(value, 2) for key, value in wake_cpu.items()},
         "longest_pause_in_command_ms": max(pauses),
         "silence_s": settings.vad.silence_s,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        # The assistant: every model and the memory loaded, all spoken turns answered.
+        "peak_rss_mb": assistant_rss_mb,
+        # The whole benchmark process, building a 50k-item memory store included.
+        "bench_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "direct_stt_p50_ms": round(direct_stt_ms),
         "ttft_cold_ms": round(ttft["cold"]),
         "ttft_warm_ms": round(ttft["warm"]),
