@@ -425,3 +425,33 @@ def test_normalise_is_linear() -> None:
     normalised = normalise("Um, what's the time, please? Twenty one lamps! " * 200)
     assert time.perf_counter() - start < 0.1
     assert normalised.startswith("what is the time 21 light what is the time")
+
+
+class NeverCalled:
+    """The language model's place in the router, for phrasings that must never reach it."""
+
+    name = "llm"
+    calls = 0
+
+    def accepts(self, turn: Turn) -> RouteDecision:
+        return RouteDecision("llm", "general question")
+
+    def new_conversation(self) -> None:
+        pass
+
+    async def reply(self, turn: Turn, decision: RouteDecision) -> AsyncIterator[str]:
+        NeverCalled.calls += 1
+        yield "the LLM was asked"
+
+
+async def test_fast_intents_never_call_the_llm(route: IntentRoute) -> None:
+    router = Router([route, NeverCalled()])
+    phrasings = [
+        row if isinstance(row, str) else row[0] for t in (TIME, DATE, STOP, REPEAT, MEMORY) for row in t
+    ]
+    assert len(phrasings) >= 60
+    for text in phrasings:
+        async for _ in router.reply(Turn(text)):
+            pass
+        assert router.last_decision is not None and router.last_decision.route.startswith("intent:"), text
+    assert NeverCalled.calls == 0
