@@ -177,6 +177,47 @@ class ExpertSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MqttSettings:
+    # The broker. null: no MQTT (voice and CLI still work).
+    host: str | None = None
+    port: Annotated[int, Range(1, 65535)] = 1883
+    username: str | None = None
+    # Environment variable holding the password (put it in the env file, not here).
+    password_env: str = "HOMEPLM_MQTT_PASSWORD"
+    tls: bool = False
+    # CA certificate file for TLS (null: the system's).
+    tls_ca: str | None = None
+    client_id: str = "homeplm"
+    keepalive_s: Annotated[int, Range(5, 600)] = 30
+    # homeplm's own topics: <topic_prefix>/<node_id>/...
+    topic_prefix: str = "homeplm"
+    node_id: str = "homeplm"
+    discovery_prefix: str = "homeassistant"
+    # Publish the last transcript and reply as sensors (turn off for privacy).
+    publish_transcript: bool = True
+    publish_reply: bool = True
+    # Home Assistant's mqtt_statestream base topic (every HA entity's state); null: not used.
+    statestream_prefix: str | None = "homeassistant_statestream"
+    # Domains that voice may act on through the Home Assistant automation (intent events).
+    allowed_domains: tuple[str, ...] = (
+        "light",
+        "switch",
+        "fan",
+        "cover",
+        "climate",
+        "lock",
+        "scene",
+        "script",
+    )
+    # Device kinds that ask "are you sure?" before acting (spoken confirmation).
+    confirm: tuple[str, ...] = ("lock", "garage", "alarm_control_panel")
+    # Discovery or state payloads larger than this are ignored (bytes).
+    max_payload_bytes: Annotated[int, Range(256, 1048576)] = 65536
+    # YAML file of the household's own sentences (null: none); see configs/sentences.yaml.
+    sentences: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class LoggingSettings:
     level: Annotated[str, Choice(("DEBUG", "INFO", "WARNING", "ERROR"))] = "INFO"
 
@@ -194,4 +235,5 @@ class Settings:
     paths: PathsSettings = field(default_factory=PathsSettings)
     memory: MemorySettings = field(default_factory=MemorySettings)
     expert: ExpertSettings = field(default_factory=ExpertSettings)
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
