@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from homeplm import assistant, bench_brain
+from homeplm import assistant, bench_asr, bench_brain
 from homeplm.audio import CHUNK_SAMPLES, SAMPLE_RATE
 from homeplm.config.schema import Settings
 from homeplm.events import EventRecorder, EventType
@@ -169,6 +169,7 @@ def render(figures: dict[str, Any]) -> str:
         "| ≤ 1200 MB |",
         f"| peak RSS of the benchmark (and its 50k store) | {figures['bench_peak_rss_mb']:.0f} MB | | |",
         f"| cold start to ready (new process) | {figures['cold_start_ms'] / 1000:.1f} s | | |",
+        *_accuracy_rows(figures.get("device_command_accuracy") or {}),
         f"| model load in process (parallel) | {figures['load_ms_total'] / 1000:.1f} s | | |",
     ]
     return "\n".join(lines)
@@ -189,6 +190,7 @@ async def run_bench(settings: Settings, config_path: Path | None, quick: bool, j
     assistant_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     lat = turn_latencies(recorder)
     lat["intent_match"] = bench_brain.intent_match_ms()
+    accuracy = bench_asr.bias_accuracy(loaded.parts["stt"]) or {}
     for size, times in bench_brain.retrieval_ms(settings, (1000,) if quick else (1000, 50000)).items():
         lat[f"retrieval_{size // 1000}k"] = times
     from homeplm.llm_route import build_system_prompt
@@ -214,6 +216,7 @@ async def run_bench(settings: Settings, config_path: Path | None, quick: bool, j
         "direct_stt_p50_ms": round(direct_stt_ms),
         "ttft_cold_ms": round(ttft["cold"]),
         "ttft_warm_ms": round(ttft["warm"]),
+        "device_command_accuracy": accuracy,
         "llm_turns": len(lat.get("llm_first_audio", [])),
         "intent_turns": len(lat.get("intent_first_audio", [])),
     }
@@ -237,6 +240,15 @@ async def run_bench(settings: Settings, config_path: Path | None, quick: bool, j
     if json_path:
         Path(json_path).write_text(json.dumps(figures, indent=2))
     return 0 if heard == count else 1
+
+
+def _accuracy_rows(accuracy: dict[str, float]) -> list[str]:
+    if not accuracy:
+        return []
+    return [
+        "| device commands (espeak-ng voice) with the device name heard right, "
+        f"plain / biased with the house's names | {accuracy['plain']:.0%} / {accuracy['biased']:.0%} | | |"
+    ]
 
 
 def _machine() -> str:

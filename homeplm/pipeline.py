@@ -7,9 +7,10 @@ any stage. Every turn ends with a RUN_END event, whatever happened.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, TypeVar
@@ -74,6 +75,8 @@ class Pipeline:
         )
         self._run_ids = itertools.count(1)
         self._speaker: SentenceSpeaker | None = None
+        # The house's own words for the recogniser (device and room names); set by the daemon.
+        self.asr_prompt: Callable[[], str | None] = lambda: None
         self._background: set[asyncio.Task[None]] = set()
 
     # -- entry points -------------------------------------------------------------------------
@@ -149,6 +152,7 @@ class Pipeline:
             self.endpointing,
             self.settings.vad.threshold,
             int(self.settings.vad.early_asr_after_s * 1000),
+            self.asr_prompt(),
             lambda offset_ms: self._emit(run_id, EventType.SPEECH_START, offset_ms=offset_ms),
         )
         recording, endpointer = await recorder.record(chunks, preroll)
@@ -163,7 +167,9 @@ class Pipeline:
         if recording.early is not None:
             transcript = await recording.early  # recognised while the endpointer was still waiting
         else:
-            transcript = await asyncio.to_thread(stt.transcribe, recording.audio)
+            transcript = await asyncio.to_thread(
+                functools.partial(stt.transcribe, recording.audio, prompt=self.asr_prompt())
+            )
         text = strip_wake_phrase(transcript.text, self.wake_phrases) if after_wake else transcript.text
         self._emit(
             run_id,

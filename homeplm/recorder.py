@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -61,6 +62,7 @@ class UtteranceRecorder:
         config: EndpointerConfig,
         threshold: float,
         early_after_ms: int,
+        prompt: str | None,
         on_speech_start: Callable[[int], None],
     ) -> None:
         self.vad = vad
@@ -68,6 +70,7 @@ class UtteranceRecorder:
         self.config = config
         self.threshold = threshold
         self.early_after_ms = early_after_ms
+        self.prompt = prompt
         self.on_speech_start = on_speech_start
         self.early_started = 0  # early recognitions started, for figures
         self.early_used = 0
@@ -121,7 +124,7 @@ class UtteranceRecorder:
         assert self.stt is not None and endpointer.speech_start_ms is not None
         end_ms = endpointer.elapsed_ms - endpointer.silence_ms
         audio = utterance(preroll, live, endpointer.speech_start_ms, end_ms)
-        task = asyncio.create_task(asyncio.to_thread(self.stt.transcribe, audio))
+        task = asyncio.create_task(asyncio.to_thread(partial(self.stt.transcribe, audio, prompt=self.prompt)))
         task.add_done_callback(_consume)  # an unused early result must not warn when dropped
         self.early_started += 1
         return _Early(end_ms, audio, task)
