@@ -60,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--output", metavar="WAV", help="also write the spoken answer to a WAV file")
     ask.add_argument("--explain", action="store_true", help="also print the route, memories used and timings")
 
-    sub.add_parser("devices", help="list audio devices")
+    devices = sub.add_parser("devices", help="list audio devices (--mqtt: the house's devices)")
+    devices.add_argument("--mqtt", action="store_true", help="list the devices announced on the MQTT broker")
+    devices.add_argument("--json", action="store_true", help="machine-readable output (with --mqtt)")
 
     from homeplm.commands_memory import add_parser as add_memory_parser
 

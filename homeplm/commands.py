@@ -16,7 +16,7 @@ from homeplm.config import Settings, load_settings, settings_to_dict
 from homeplm.control import call, daemon_running
 from homeplm.daemon_control import expire_periodically, make_handlers, start_control
 from homeplm.errors import AudioInputError, HomeplmError
-from homeplm.events import EventCallback, EventType, PipelineEvent, fan_out
+from homeplm.events import EventBus, EventType, PipelineEvent, fan_out
 from homeplm.explain import TurnTimer, explain
 from homeplm.explain import render as render_explain
 from homeplm.fileio import NullSink, RawStdinSource, WavFileSink, WavFileSource, load_wav_16k
@@ -68,14 +68,19 @@ async def cmd_run(args: argparse.Namespace) -> int:
         source = WavFileSource(args.input)  # a bad file fails before any model loads
     sink = _sink(settings, args.output)
     timer = TurnTimer()
-    emit: EventCallback = fan_out(log_event, timer, *((_TurnPrinter(),) if offline else ()))
+    emit = EventBus(log_event, timer, *((_TurnPrinter(),) if offline else ()))
     control = None
+    house = None
     parts: dict[str, Any] = {}
     pipeline = None
     try:
         pipeline, parts = await assistant.start(settings, assistant.PART_NAMES, emit, sink)
         listener = Listener(pipeline, parts["wake"], emit)
-        if source is not None and args.input != "-":
+        live = source is None or args.input == "-"
+        if settings.mqtt.host:
+            house = await _start_house(settings, pipeline, emit, listener if live else None, parts)
+        if not live:
+            assert source is not None
             await listener.run(source)  # a file: one pass, no daemon services
         else:
             # A live input (microphone, or a pipe from one): the daemon, with its control socket.
@@ -92,12 +97,30 @@ async def cmd_run(args: argparse.Namespace) -> int:
     finally:
         if control is not None:
             await control.close()
+        if house is not None:
+            await house.stop()
         if source is not None:
             await source.close()
         await sink.close()
         await assistant.shutdown(pipeline, parts)
     failed = [t for t in listener.turns if t.outcome == "error"]
     return 1 if failed else 0
+
+
+async def _start_house(
+    settings: Settings, pipeline: Any, emit: EventBus, listener: Listener | None, parts: dict[str, Any]
+) -> Any:
+    """MQTT: the house's devices in the intents; with a listener (the daemon) Home Assistant's too."""
+    from homeplm.assistant_control import DaemonControl
+    from homeplm.house_link import HouseLink
+
+    house = HouseLink(settings, pipeline)
+    control = DaemonControl(settings, pipeline, listener, parts.get("memory")) if listener else None
+    await house.start(control)
+    emit.add(house.on_event)
+    if listener is None:
+        await house.settle()  # a file run acts at once: let the retained discovery arrive first
+    return house
 
 
 async def _listen_to_microphone(settings: Settings, listener: Listener) -> None:
@@ -191,7 +214,9 @@ async def cmd_memory(args: argparse.Namespace) -> int:
 
 
 async def cmd_devices(args: argparse.Namespace) -> int:
-    _settings(args)
+    settings = _settings(args)
+    if args.mqtt:
+        return await _mqtt_devices(settings, args.json)
     from homeplm.backends.sounddevice_audio import list_devices
 
     devices = list_devices()
@@ -205,6 +230,32 @@ async def cmd_devices(args: argparse.Namespace) -> int:
             f"{d['index']:>3}  {d['max_input_channels']:>3} {d['max_output_channels']:>3}  "
             f"{int(d['default_samplerate']):>6}  {d['name']} {mark}".rstrip()
         )
+    return 0
+
+
+async def _mqtt_devices(settings: Settings, as_json: bool) -> int:
+    from homeplm.house_link import HouseLink, describe_devices
+
+    if not settings.mqtt.host:
+        raise HomeplmError("no MQTT broker configured (mqtt.host)", code="config")
+    house = HouseLink(settings, None)
+    await house.start()
+    try:
+        await house.settle()
+        if not house.link.connected:
+            raise HomeplmError(f"cannot reach the MQTT broker at {settings.mqtt.host}:{settings.mqtt.port}")
+        devices = describe_devices(house)
+    finally:
+        await house.stop()
+    if as_json:
+        print(json.dumps(devices, indent=2))
+        return 0
+    if not devices:
+        print("no devices announced on the broker (Home Assistant MQTT discovery)")
+    for d in devices:
+        state = ", ".join(f"{k}={v}" for k, v in d["state"].items())
+        can = " ".join(d["capabilities"])
+        print(f"{d['area'] or '-':<14} {d['component']:<10} {d['name']:<28} {can} {state}")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -66,6 +67,24 @@ class EventRecorder:
 
     def types(self) -> list[EventType]:
         return [e.type for e in self.events]
+
+
+class EventBus:
+    """Hands each event to every consumer; consumers can join later (the MQTT bridge, once
+    connected). A consumer that fails is logged: it never breaks the turn."""
+
+    def __init__(self, *consumers: EventCallback) -> None:
+        self.consumers = list(consumers)
+
+    def add(self, consumer: EventCallback) -> None:
+        self.consumers.append(consumer)
+
+    def __call__(self, event: PipelineEvent) -> None:
+        for consumer in self.consumers:
+            try:
+                consumer(event)
+            except Exception:
+                logging.getLogger(__name__).exception("event consumer failed on %s", event.type.value)
 
 
 def fan_out(*callbacks: EventCallback) -> EventCallback:

@@ -75,6 +75,8 @@ class Pipeline:
         )
         self._run_ids = itertools.count(1)
         self._speaker: SentenceSpeaker | None = None
+        # Speech volume; Home Assistant's volume entity changes it at run time.
+        self.volume = settings.tts.volume
         # The house's own words for the recogniser (device and room names); set by the daemon.
         self.asr_prompt: Callable[[], str | None] = lambda: None
         self._background: set[asyncio.Task[None]] = set()
@@ -215,9 +217,7 @@ class Pipeline:
     def _new_speaker(self, run_id: int) -> SentenceSpeaker | None:
         if self.parts.tts is None or self.sink is None:
             return None
-        self._speaker = SentenceSpeaker(
-            self.parts.tts, self.sink, self.emit, run_id, self.settings.tts.volume
-        )
+        self._speaker = SentenceSpeaker(self.parts.tts, self.sink, self.emit, run_id, self.volume)
         return self._speaker
 
     async def _finish_speaking(self, speaker: SentenceSpeaker) -> None:

@@ -1,0 +1,180 @@
+"""The exact MQTT publications that carry out a device action, and nothing else.
+
+`DeviceActions.perform` publishes only to command topics learned from discovery
+(`DeviceRegistry.publish_topics()`), or, for Home Assistant entities known from the statestream, one
+intent event on `<topic_prefix>/<node_id>/ha_intent` for an allowed domain (a Home Assistant
+automation, configs/homeassistant/homeplm_intents.yaml, turns it into the service call).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+
+from homeplm.house.discovery import Device
+from homeplm.house.registry import DeviceRegistry
+from homeplm.house.templates import TemplateFailed, render
+from homeplm.mqtt.types import MqttLink
+
+_LOGGER = logging.getLogger(__name__)
+
+Publication = tuple[str, str]
+
+# action → (Home Assistant service, data key for the value)
+_HA_SERVICES: dict[str, tuple[str, str | None]] = {
+    "turn_on": ("turn_on", None), "turn_off": ("turn_off", None), "brightness": ("turn_on", "brightness_pct"),
+    "open": ("open_cover", None), "close": ("close_cover", None), "stop": ("stop_cover", None),
+    "position": ("set_cover_position", "position"), "lock": ("lock", None), "unlock": ("unlock", None),
+    "temperature": ("set_temperature", "temperature"), "mode": ("set_hvac_mode", "hvac_mode"),
+    "percentage": ("set_percentage", "percentage"),
+}  # fmt: skip
+
+
+class ActionRefused(Exception):
+    """The action cannot or may not be done; the message is a short spoken sentence."""
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _pct(value: str | float | None) -> float:
+    try:
+        pct = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as err:
+        raise ActionRefused("I need a number for that.") from err
+    if not 0 <= pct <= 100:
+        raise ActionRefused("That has to be between 0 and 100 percent.")
+    return pct
+
+
+class DeviceActions:
+    def __init__(self, link: MqttLink, registry: DeviceRegistry) -> None:
+        self.link = link
+        self.registry = registry
+        mqtt = registry.settings
+        self.intent_topic = f"{mqtt.topic_prefix}/{mqtt.node_id}/ha_intent"
+        self.allowed_domains = frozenset(mqtt.allowed_domains)
+
+    def perform(self, device: Device, action: str, value: str | float | None = None) -> list[Publication]:
+        """Publish what `action` on `device` takes; returns the publications. ActionRefused if not."""
+        if device.source == "ha":
+            pubs = [self._ha_intent(device, action, value)]
+        else:
+            pubs = self.publications(device, action, value)
+            allowed = self.registry.publish_topics()
+            if not pubs or any(topic not in allowed for topic, _ in pubs):
+                _LOGGER.warning("refused %s on %s: topic not learned from discovery", action, device.id)
+                raise ActionRefused(f"I can't do that with the {device.name}.")
+        for topic, payload in pubs:
+            _LOGGER.info("publishing %s for %s on %s", action, device.id, topic)
+            self.link.publish(topic, payload)
+        return pubs
+
+    def _ha_intent(self, device: Device, action: str, value: str | float | None) -> Publication:
+        domain = device.component
+        if domain not in self.allowed_domains or action not in _HA_SERVICES:
+            raise ActionRefused(f"I'm not allowed to control the {device.name}.")
+        service, key = _HA_SERVICES[action]
+        data: dict[str, object] = {}
+        if key is not None:
+            data[key] = str(value) if key == "hvac_mode" else round(float(value or 0), 1)
+        event = {"domain": domain, "service": service, "entity_id": device.entity_id, "data": data}
+        return self.intent_topic, json.dumps(event, sort_keys=True)
+
+    def publications(self, device: Device, action: str, value: str | float | None) -> list[Publication]:
+        """What `action` means for this device's kind, as (topic, payload); empty if it can't."""
+        handler = getattr(self, f"_{device.component}", None)
+        pubs: list[Publication] | None = handler(device, action, value) if handler else None
+        return pubs or []
+
+    # -- per kind ----------------------------------------------------------------------------------
+    def _command(
+        self, device: Device, key: str, value: str, template: str | None = None
+    ) -> list[Publication]:
+        topic = device.commands.get(key)
+        if topic is None:
+            return []
+        if template and template in device.templates:
+            try:
+                value = render(device.templates[template], value)
+            except TemplateFailed as err:
+                raise ActionRefused(f"The {device.name} has a broken command template.") from err
+        return [(topic, value)]
+
+    def _onoff(self, device: Device, action: str) -> list[Publication]:
+        if action not in ("turn_on", "turn_off"):
+            return []
+        payload = device.payloads["payload_on" if action == "turn_on" else "payload_off"]
+        return self._command(device, "command_topic", payload, "command_template")
+
+    def _light(self, device: Device, action: str, value: str | float | None) -> list[Publication]:
+        if device.schema == "json":
+            body: dict[str, object] = {"state": "OFF" if action == "turn_off" else "ON"}
+            if action == "brightness":
+                pct = _pct(value)
+                if pct == 0:
+                    body = {"state": "OFF"}
+                else:
+                    body["brightness"] = max(1, round(pct / 100 * device.brightness_scale))
+            elif action not in ("turn_on", "turn_off"):
+                return []
+            return self._command(device, "command_topic", json.dumps(body))
+        if action == "brightness":
+            pct = _pct(value)
+            if pct == 0:
+                return self._onoff(device, "turn_off")
+            level = str(max(1, round(pct / 100 * device.brightness_scale)))
+            return self._command(device, "brightness_command_topic", level, "brightness_command_template")
+        return self._onoff(device, action)
+
+    def _switch(self, device: Device, action: str, value: str | float | None) -> list[Publication]:
+        return self._onoff(device, action)
+
+    def _fan(self, device: Device, action: str, value: str | float | None) -> list[Publication]:
+        if action != "percentage":
+            return self._onoff(device, action)
+        pct = _pct(value)
+        if pct == 0:
+            return self._onoff(device, "turn_off")
+        low, high = device.speed_range
+        level = str(math.ceil(low - 1 + (high - low + 1) * pct / 100))  # Home Assistant's own scaling
+        return self._command(device, "percentage_command_topic", level, "percentage_command_template")
+
+    def _cover(self, device: Device, action: str, value: str | float | None) -> list[Publication]:
+        if action in ("open", "close", "stop"):
+            payload = device.payloads[f"payload_{action}"]
+            return self._command(device, "command_topic", payload, "command_template")
+        if action == "position":
+            closed, opened = device.position_range
+            position = _number(round(closed + (opened - closed) * _pct(value) / 100))
+            return self._command(device, "set_position_topic", position, "set_position_template")
+        return []
+
+    def _lock(self, device: Device, action: str, value: str | float | None) -> list[Publication]:
+        if action not in ("lock", "unlock"):
+            return []
+        return self._command(
+            device, "command_topic", device.payloads[f"payload_{action}"], "command_template"
+        )
+
+    def _climate(self, device: Device, action: str, value: str | float | None) -> list[Publication]:
+        if action == "temperature":
+            try:
+                degrees = float(value)  # type: ignore[arg-type]
+            except (TypeError, ValueError) as err:
+                raise ActionRefused("I need a temperature for that.") from err
+            if not 5 <= degrees <= 35:
+                raise ActionRefused("That temperature is out of range.")
+            return self._command(
+                device, "temperature_command_topic", _number(degrees), "temperature_command_template"
+            )
+        if action in ("mode", "turn_off", "turn_on"):
+            mode = {"turn_off": "off", "turn_on": "heat" if "heat" in device.modes else "auto"}.get(
+                action, str(value)
+            )
+            if mode not in device.modes:
+                raise ActionRefused(f"The {device.name} has no {mode.replace('_', ' ')} mode.")
+            return self._command(device, "mode_command_topic", mode, "mode_command_template")
+        return []

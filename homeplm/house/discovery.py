@@ -1,0 +1,231 @@
+"""Home Assistant MQTT discovery: one retained config message → one `Device`.
+
+Everything in a config message is data from the network: names are only ever compared and spoken,
+topics are only ever subscribed or published to (and only the ones learned here), templates only
+ever rendered in a sandbox (`homeplm.house.templates`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+COMPONENTS = frozenset({"light", "switch", "cover", "lock", "climate", "fan", "sensor", "binary_sensor"})
+
+# The common abbreviations of Home Assistant's MQTT discovery (components/mqtt/abbreviations.py).
+ABBREVIATIONS = {
+    "act_t": "action_topic", "avty": "availability", "avty_t": "availability_topic",
+    "bri_cmd_t": "brightness_command_topic", "bri_cmd_tpl": "brightness_command_template",
+    "bri_scl": "brightness_scale", "bri_stat_t": "brightness_state_topic",
+    "bri_val_tpl": "brightness_value_template", "cmd_t": "command_topic", "cmd_tpl": "command_template",
+    "curr_temp_t": "current_temperature_topic", "curr_temp_tpl": "current_temperature_template",
+    "dev": "device", "dev_cla": "device_class", "ent_cat": "entity_category",
+    "json_attr_t": "json_attributes_topic", "json_attr_tpl": "json_attributes_template",
+    "max_temp": "max_temp", "min_temp": "min_temp", "mode_cmd_t": "mode_command_topic",
+    "mode_cmd_tpl": "mode_command_template", "mode_stat_t": "mode_state_topic",
+    "mode_stat_tpl": "mode_state_template", "obj_id": "object_id", "opt": "optimistic",
+    "pct_cmd_t": "percentage_command_topic", "pct_cmd_tpl": "percentage_command_template",
+    "pct_stat_t": "percentage_state_topic", "pct_val_tpl": "percentage_value_template",
+    "pl_avail": "payload_available", "pl_not_avail": "payload_not_available", "pl_on": "payload_on",
+    "pl_off": "payload_off", "pl_open": "payload_open", "pl_cls": "payload_close", "pl_stop": "payload_stop",
+    "pl_lock": "payload_lock", "pl_unlk": "payload_unlock", "pos_t": "position_topic",
+    "pos_tpl": "position_template", "pos_open": "position_open", "pos_clsd": "position_closed",
+    "set_pos_t": "set_position_topic", "set_pos_tpl": "set_position_template",
+    "spd_rng_min": "speed_range_min", "spd_rng_max": "speed_range_max", "stat_t": "state_topic",
+    "stat_tpl": "state_template", "stat_val_tpl": "state_value_template", "stat_on": "state_on",
+    "stat_off": "state_off", "stat_locked": "state_locked", "stat_unlocked": "state_unlocked",
+    "stat_open": "state_open", "stat_clsd": "state_closed", "temp_cmd_t": "temperature_command_topic",
+    "temp_cmd_tpl": "temperature_command_template", "temp_stat_t": "temperature_state_topic",
+    "temp_stat_tpl": "temperature_state_template", "temp_unit": "temperature_unit",
+    "unit_of_meas": "unit_of_measurement", "uniq_id": "unique_id", "val_tpl": "value_template",
+    "t": "topic",
+}  # fmt: skip
+DEVICE_ABBREVIATIONS = {
+    "ids": "identifiers", "cns": "connections", "mf": "manufacturer", "mdl": "model",
+    "sw": "sw_version", "hw": "hw_version", "sa": "suggested_area", "via_device": "via_device",
+}  # fmt: skip
+
+# Where each piece of state comes from: role → (topic key, template keys in order of preference).
+STATE_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "state": ("state_topic", ("value_template", "state_value_template", "state_template")),
+    "brightness": ("brightness_state_topic", ("brightness_value_template",)),
+    "position": ("position_topic", ("position_template",)),
+    "current_temperature": ("current_temperature_topic", ("current_temperature_template",)),
+    "temperature": ("temperature_state_topic", ("temperature_state_template",)),
+    "mode": ("mode_state_topic", ("mode_state_template",)),
+    "percentage": ("percentage_state_topic", ("percentage_value_template",)),
+}
+COMMAND_KEYS = (
+    "command_topic", "brightness_command_topic", "set_position_topic", "temperature_command_topic",
+    "mode_command_topic", "percentage_command_topic",
+)  # fmt: skip
+_TEMPLATE_KEYS = (
+    "command_template", "brightness_command_template", "set_position_template",
+    "temperature_command_template", "mode_command_template", "percentage_command_template",
+)  # fmt: skip
+_PAYLOAD_DEFAULTS = {
+    "payload_on": "ON", "payload_off": "OFF", "payload_open": "OPEN", "payload_close": "CLOSE",
+    "payload_stop": "STOP", "payload_lock": "LOCK", "payload_unlock": "UNLOCK",
+    "state_locked": "LOCKED", "state_unlocked": "UNLOCKED", "state_open": "open", "state_closed": "closed",
+}  # fmt: skip
+DEFAULT_MODES = ("auto", "off", "cool", "heat", "dry", "fan_only")
+MAX_TEXT = 200  # names and areas longer than this are cut
+_TOPIC_CHARS = re.compile(r"^[^#+\x00]{1,512}$")
+
+
+class DiscoveryError(ValueError):
+    """A config message that is not a usable device (the reason is logged once per topic)."""
+
+
+@dataclass(slots=True)
+class Device:
+    id: str
+    component: str
+    name: str  # what the house calls it ("Bedroom Lamp"); data, never an instruction
+    area: str | None = None  # the device's suggested_area
+    device_class: str | None = None
+    source: str = "mqtt"  # "mqtt" (discovery) or "ha" (statestream, read-only knowledge)
+    entity_id: str | None = None  # Home Assistant entity id (statestream)
+    aliases: tuple[str, ...] = ()  # other names it answers to (entity name alone, device name)
+    capabilities: frozenset[str] = frozenset()
+    commands: dict[str, str] = field(default_factory=dict)  # command key → topic
+    payloads: dict[str, str] = field(default_factory=dict)
+    state_topics: dict[str, str] = field(default_factory=dict)  # role → topic
+    templates: dict[str, str] = field(default_factory=dict)  # role or command template key → template
+    schema: str = "default"
+    brightness_scale: int = 255
+    modes: tuple[str, ...] = ()
+    speed_range: tuple[int, int] = (1, 100)
+    position_range: tuple[int, int] = (0, 100)  # (closed, open)
+    unit: str | None = None
+    state: dict[str, str | None] = field(default_factory=dict)  # role → value (None: unknown)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+def expand(config: dict[str, Any]) -> dict[str, Any]:
+    """Abbreviations out, `~` in (HA rules: a topic starting or ending with `~` gets the base topic)."""
+    out = {ABBREVIATIONS.get(k, k): v for k, v in config.items()}
+    base = out.pop("~", None)
+    if isinstance(out.get("device"), dict):
+        out["device"] = {DEVICE_ABBREVIATIONS.get(k, k): v for k, v in out["device"].items()}
+    if isinstance(out.get("availability"), list):
+        items = [a for a in out["availability"] if isinstance(a, dict)]
+        out["availability"] = [{ABBREVIATIONS.get(k, k): v for k, v in a.items()} for a in items]
+    if isinstance(base, str):
+        for key, value in list(out.items()):
+            if key.endswith("_topic") and isinstance(value, str):
+                out[key] = _tilde(value, base)
+        for item in out.get("availability") or ():
+            if isinstance(item.get("topic"), str):
+                item["topic"] = _tilde(item["topic"], base)
+    return out
+
+
+def _tilde(value: str, base: str) -> str:
+    if value.startswith("~"):
+        return base + value[1:]
+    if value.endswith("~"):
+        return value[:-1] + base
+    return value
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = " ".join(str(value).split())[:MAX_TEXT]
+    return text or None
+
+
+def _topic(value: Any) -> str | None:
+    return value if isinstance(value, str) and _TOPIC_CHARS.match(value) else None
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def combine_names(entity: str | None, device: str | None) -> str | None:
+    """HA's rule, made helpful for speech: device name + entity name, without repeating words."""
+    if not entity:
+        return device
+    if not device or entity.lower().startswith(device.lower()):
+        return entity
+    return f"{device} {entity}"
+
+
+def parse_config(component: str, object_path: str, payload: dict[str, Any]) -> Device:
+    """A discovery config (already JSON-decoded) → a Device; DiscoveryError when unusable."""
+    if component not in COMPONENTS:
+        raise DiscoveryError(f"unknown component {component!r}")
+    cfg = expand(payload)
+    dev: dict[str, Any] = cfg["device"] if isinstance(cfg.get("device"), dict) else {}
+    entity_name, device_name = _text(cfg.get("name")), _text(dev.get("name"))
+    name = combine_names(entity_name, device_name) or _text(cfg.get("object_id"))
+    name = name or object_path.rsplit("/", 1)[-1].replace("_", " ")
+    aliases = tuple(n for n in (entity_name, device_name) if n and n != name and len(n.split()) > 1)
+    commands = {k: t for k in COMMAND_KEYS if (t := _topic(cfg.get(k)))}
+    states = {role: t for role, (key, _) in STATE_ROLES.items() if (t := _topic(cfg.get(key)))}
+    if not commands and not states:
+        raise DiscoveryError("no usable command or state topic")
+    templates: dict[str, str] = {}
+    for role, (_, keys) in STATE_ROLES.items():
+        for key in keys:
+            if isinstance(cfg.get(key), str):
+                templates[role] = cfg[key]
+                break
+    templates |= {k: cfg[k] for k in _TEMPLATE_KEYS if isinstance(cfg.get(k), str)}
+    payloads = {k: str(cfg.get(k, d)) for k, d in _PAYLOAD_DEFAULTS.items()}
+    payloads["state_on"] = str(cfg.get("state_on", payloads["payload_on"]))
+    payloads["state_off"] = str(cfg.get("state_off", payloads["payload_off"]))
+    modes = cfg.get("modes")
+    device = Device(
+        id=_text(cfg.get("unique_id")) or f"{component}/{object_path}",
+        component=component,
+        name=name,
+        area=_text(dev.get("suggested_area")),
+        device_class=_text(cfg.get("device_class")),
+        aliases=aliases,
+        commands=commands,
+        payloads=payloads,
+        state_topics=states,
+        templates=templates,
+        schema="json" if cfg.get("schema") == "json" else "default",
+        brightness_scale=max(1, _int(cfg.get("brightness_scale"), 255)),
+        modes=tuple(str(m) for m in modes) if isinstance(modes, list) else DEFAULT_MODES,
+        speed_range=(_int(cfg.get("speed_range_min"), 1), _int(cfg.get("speed_range_max"), 100)),
+        position_range=(_int(cfg.get("position_closed"), 0), _int(cfg.get("position_open"), 100)),
+        unit=_text(cfg.get("unit_of_measurement") or cfg.get("temperature_unit")),
+    )
+    device.capabilities = capabilities(device, cfg)
+    return device
+
+
+def capabilities(device: Device, cfg: dict[str, Any]) -> frozenset[str]:
+    caps: set[str] = set()
+    has = device.commands.__contains__
+    if device.component in {"light", "switch", "fan"} and has("command_topic"):
+        caps.add("onoff")
+    if device.component == "light" and (
+        has("brightness_command_topic") or (device.schema == "json" and cfg.get("brightness"))
+    ):
+        caps.add("brightness")
+    if device.component == "cover":
+        caps.update({"open_close"} if has("command_topic") else set())
+        caps.update({"position"} if has("set_position_topic") else set())
+    if device.component == "lock" and has("command_topic"):
+        caps.add("lock")
+    if device.component == "climate":
+        caps.update({"temperature"} if has("temperature_command_topic") else set())
+        caps.update({"mode"} if has("mode_command_topic") else set())
+    if device.component == "fan" and has("percentage_command_topic"):
+        caps.add("percentage")
+    if device.state_topics:
+        caps.add("state")
+    return frozenset(caps)

@@ -1,0 +1,248 @@
+"""homeplm in Home Assistant: discovery, state from the event stream, commands to the assistant.
+
+Everything here runs on the asyncio loop: the link calls handlers there, and `on_event` is an
+event-stream consumer. A bad command payload is logged once and ignored; it never raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+
+from homeplm.config.schema import MqttSettings
+from homeplm.events import EventType, PipelineEvent
+from homeplm.mqtt import discovery as disco
+from homeplm.mqtt.types import MqttLink, MqttMessage
+
+_LOGGER = logging.getLogger(__name__)
+
+# Longest announce/ask text accepted from Home Assistant (characters).
+MAX_TEXT = 500
+MAX_JITTER_S = 5.0
+
+_STATE_OF_EVENT = {
+    EventType.WAKE: "listening",
+    EventType.SPEECH_START: "listening",
+    EventType.SPEECH_END: "thinking",
+    EventType.TRANSCRIPT: "thinking",
+    EventType.REPLY_START: "thinking",
+    EventType.TTS_START: "speaking",
+    EventType.AUDIO_OUT: "speaking",
+    EventType.ERROR: "error",
+}
+
+
+class AssistantControl(Protocol):
+    """What Home Assistant may change or ask of the running assistant (the daemon implements it)."""
+
+    def snapshot(self) -> Mapping[str, Any]: ...  # muted, private, wake_word, sensitivity, volume
+
+    def set_muted(self, muted: bool) -> None: ...
+    def set_private(self, private: bool) -> None: ...
+    def set_wake_word(self, name: str) -> None: ...
+    def set_sensitivity(self, threshold: float) -> None: ...
+    def set_volume(self, volume: float) -> None: ...
+    async def announce(self, text: str) -> None: ...
+    async def ask(self, text: str) -> str: ...
+    async def forget_last(self) -> bool: ...
+
+
+class BadCommand(ValueError):
+    """A command payload Home Assistant should never have sent."""
+
+
+def _switch(payload: str) -> bool:
+    return {"ON": True, "OFF": False}[payload]  # KeyError: a bad payload
+
+
+def _number(lo: float, hi: float) -> Callable[[str], float]:
+    def parse(payload: str) -> float:
+        value = float(payload)  # ValueError: "banana"
+        if not math.isfinite(value) or not lo - 1e-9 <= value <= hi + 1e-9:
+            raise BadCommand(f"outside {lo}..{hi}")
+        return min(max(value, lo), hi)
+
+    return parse
+
+
+def _option(payload: str) -> str:
+    if payload not in disco.WAKE_WORDS:
+        raise BadCommand("unknown option")
+    return payload
+
+
+def _text(payload: str) -> str:
+    if not payload.strip():
+        raise BadCommand("empty text")
+    return payload.strip()[:MAX_TEXT]
+
+
+def _press(payload: str) -> None:
+    if payload != "PRESS":
+        raise BadCommand("expected PRESS")
+
+
+class HomeAssistantBridge:
+    """Publishes homeplm's entities and state to Home Assistant and carries out its commands."""
+
+    def __init__(
+        self,
+        link: MqttLink,
+        settings: MqttSettings,
+        control: AssistantControl,
+        *,
+        jitter: Callable[[], float] = lambda: random.uniform(0.0, MAX_JITTER_S),
+    ) -> None:
+        self._link = link
+        self._settings = settings
+        self._control = control
+        self._jitter = jitter
+        self._state = "idle"
+        self._speech_end_ms: dict[int, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._rediscover: asyncio.TimerHandle | None = None
+        self._warned: set[str] = set()
+
+    def start(self) -> None:
+        """Subscribe to commands and HA's birth message; publish everything on every (re)connect."""
+        s = self._settings
+        c = self._control
+        self._command("mute", _switch, c.set_muted)
+        self._command("private", _switch, c.set_private)
+        self._command("wake_word", _option, c.set_wake_word)
+        self._command("sensitivity", _number(*disco.SENSITIVITY_RANGE[:2]), c.set_sensitivity)
+        self._command("volume", _number(*disco.VOLUME_RANGE[:2]), c.set_volume)
+        self._command("announce", _text, lambda text: self._spawn(c.announce(text)))
+        self._command("ask", _text, lambda text: self._spawn(self._ask(text)))
+        self._command("forget_last", _press, lambda _: self._spawn(self._forget()))
+        self._link.subscribe(f"{s.discovery_prefix}/status", self._on_ha_status)
+        self._link.on_connect(self.publish_all)
+        if self._link.connected:
+            self.publish_all()
+
+    async def stop(self) -> None:
+        if self._rediscover is not None:
+            self._rediscover.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def publish_all(self) -> None:
+        """Discovery, then every state (retained): after each connect and on request."""
+        self.publish_discovery()
+        self._publish_controls()
+        self._publish("state", self._state)
+
+    def publish_discovery(self) -> None:
+        for topic, payload in disco.discovery_messages(self._settings):
+            self._link.publish(topic, json.dumps(payload), retain=True)
+        for topic in disco.removed_discovery_topics(self._settings):
+            self._link.publish(topic, "", retain=True)
+
+    def _publish_controls(self) -> None:
+        snap = self._control.snapshot()
+        self._publish("mute", "ON" if snap.get("muted") else "OFF")
+        self._publish("private", "ON" if snap.get("private") else "OFF")
+        if "wake_word" in snap:
+            self._publish("wake_word", str(snap["wake_word"]))
+        for key in ("sensitivity", "volume"):
+            if key in snap:
+                self._publish(key, f"{float(snap[key]):g}")
+
+    def _publish(self, key: str, payload: str, *, retain: bool = True) -> None:
+        self._link.publish(disco.state_topic(self._settings, key), payload, retain=retain)
+
+    def _set_state(self, state: str) -> None:
+        if state != self._state:
+            self._state = state
+            self._publish("state", state)
+
+    def on_event(self, event: PipelineEvent) -> None:
+        """Event-stream consumer: assist state, last transcript/reply/latency, intent events."""
+        try:
+            self._handle_event(event)
+        except Exception:
+            _LOGGER.exception("Home Assistant bridge failed on event %s", event.type)
+
+    def _handle_event(self, event: PipelineEvent) -> None:
+        kind, data = event.type, event.data
+        if kind in _STATE_OF_EVENT:
+            self._set_state(_STATE_OF_EVENT[kind])
+        elif kind is EventType.RUN_END:
+            self._set_state("muted" if self._control.snapshot().get("muted") else "idle")
+            self._speech_end_ms.pop(event.run_id, None)
+        if kind is EventType.SPEECH_END:
+            self._speech_end_ms[event.run_id] = event.timestamp_ms
+        elif kind is EventType.AUDIO_OUT and event.run_id in self._speech_end_ms:
+            latency_ms = event.timestamp_ms - self._speech_end_ms.pop(event.run_id)
+            self._publish("last_latency", f"{latency_ms:.0f}")
+        elif kind is EventType.TRANSCRIPT and self._settings.publish_transcript:
+            self._publish("last_transcript", str(data.get("text", ""))[: disco.TEXT_MAX])
+        elif kind is EventType.REPLY_END:
+            self._on_reply_end(data)
+
+    def _on_reply_end(self, data: Mapping[str, Any]) -> None:
+        if self._settings.publish_reply:
+            self._publish("last_reply", str(data.get("text", ""))[: disco.TEXT_MAX])
+        route = data.get("route")
+        if isinstance(route, str) and route.startswith("intent:"):
+            intent = route.removeprefix("intent:")
+            event = {"event_type": disco.INTENT_EVENT, "intent": intent, "route": route}
+            self._publish("intent", json.dumps(event), retain=False)
+
+    def _command(self, key: str, parse: Callable[[str], Any], act: Callable[[Any], None]) -> None:
+        def handle(message: MqttMessage) -> None:
+            try:
+                value = parse(message.payload.decode("utf-8"))
+            except (ValueError, KeyError) as err:  # BadCommand, UnicodeDecodeError too
+                self._warn_once(key, "ignored a bad %s command: %s", key, err)
+                return
+            try:
+                act(value)
+            except Exception:
+                _LOGGER.exception("Home Assistant command %s failed", key)
+                return
+            if key in ("mute", "private", "wake_word", "sensitivity", "volume"):
+                self._publish_controls()
+            if key == "mute" and self._state in ("idle", "muted"):
+                self._set_state("muted" if value else "idle")
+
+        self._link.subscribe(disco.command_topic(self._settings, key), handle)
+
+    def _warn_once(self, key: str, msg: str, *args: object) -> None:
+        level = logging.DEBUG if key in self._warned else logging.WARNING
+        self._warned.add(key)
+        _LOGGER.log(level, msg, *args)
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except Exception:  # cancellation passes through
+                _LOGGER.exception("Home Assistant command failed")
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _ask(self, text: str) -> None:
+        reply = await self._control.ask(text)
+        self._publish("ask", reply[: disco.TEXT_MAX])
+
+    async def _forget(self) -> None:
+        forgotten = await self._control.forget_last()
+        _LOGGER.info("Home Assistant asked to forget the last exchange: %s", forgotten)
+
+    def _on_ha_status(self, message: MqttMessage) -> None:
+        if message.payload.strip().lower() != b"online":
+            return
+        # Every device re-sending discovery at once after HA restarts floods the broker: spread it.
+        if self._rediscover is not None:
+            self._rediscover.cancel()
+        loop = asyncio.get_running_loop()
+        self._rediscover = loop.call_later(max(0.0, self._jitter()), self.publish_discovery)
