@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from piper import PiperVoice, SynthesisConfig
 
+from homeplm.backends.onnx_private import ensure_private
 from homeplm.config.schema import TtsSettings
 from homeplm.errors import ModelMissingError, TtsError
 from homeplm.models import resolve, shipped_voice_path
@@ -29,6 +30,7 @@ class PiperTts:
     def __init__(self, settings: TtsSettings) -> None:
         path = resolve(settings.voice, shipped_voice_path, key="tts.voice")
         config = _config_path(path)
+        ensure_private()  # piper makes its own onnxruntime session
         try:
             self._voice = PiperVoice.load(path, config_path=config)
         except Exception as err:  # onnxruntime and json errors share no base below Exception

@@ -6,9 +6,9 @@ import logging
 import threading
 
 import numpy as np
-import onnxruntime
 
 from homeplm.audio import to_float32
+from homeplm.backends.onnx_private import onnxruntime
 from homeplm.config.schema import VadSettings
 from homeplm.errors import VadError
 from homeplm.models import resolve, shipped_vad_path
