@@ -17,6 +17,8 @@ from homeplm.errors import HomeplmError
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = "configs/homeplm.yaml"
+# What a running command does on SIGHUP (the daemon registers its config reload here).
+ON_HANGUP: list[Callable[[], None]] = []
 EXIT_INTERRUPTED = 130
 
 
@@ -75,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="fewer commands and shorter idle measurement")
     bench.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
 
+    from homeplm.admin import add_parsers as add_admin_parsers
+
+    add_admin_parsers(sub)  # status, mute, unmute, doctor, mic-test, wake-test, logs
+
     for name, child in sub.choices.items():
         if name != "memory":  # memory's operations take the options themselves
             _add_config(child)
@@ -100,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run_async(coro: Coroutine[Any, Any, int]) -> int:
     """Run a command; SIGTERM ends it cleanly (exit 0), SIGINT too (exit 130), no traceback."""
     received: list[int] = []
+    from homeplm import sdnotify
 
     async def wrapper() -> int:
         task = asyncio.current_task()
@@ -108,10 +115,18 @@ def _run_async(coro: Coroutine[Any, Any, int]) -> int:
 
         def stop(signum: int) -> None:
             received.append(signum)
+            sdnotify.stopping()
             task.cancel()
+
+        def hangup() -> None:
+            if not ON_HANGUP:
+                _LOGGER.info("SIGHUP: nothing to reload in this command")
+            for callback in ON_HANGUP:
+                callback()
 
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop, signum)
+        loop.add_signal_handler(signal.SIGHUP, hangup)
         return await coro
 
     try:

@@ -10,8 +10,9 @@ import sys
 import time
 from typing import Any
 
-from homeplm import assistant, factory
-from homeplm.cli import resolve_config_path
+from homeplm import assistant, factory, sdnotify
+from homeplm.admin import TurnLog
+from homeplm.cli import ON_HANGUP, resolve_config_path
 from homeplm.config import Settings, load_settings, settings_to_dict
 from homeplm.control import call, daemon_running
 from homeplm.daemon_control import expire_periodically, make_handlers, start_control
@@ -68,7 +69,8 @@ async def cmd_run(args: argparse.Namespace) -> int:
         source = WavFileSource(args.input)  # a bad file fails before any model loads
     sink = _sink(settings, args.output)
     timer = TurnTimer()
-    emit = EventBus(log_event, timer, *((_TurnPrinter(),) if offline else ()))
+    turn_log = TurnLog()
+    emit = EventBus(log_event, timer, turn_log, *((_TurnPrinter(),) if offline else ()))
     control = None
     house = None
     parts: dict[str, Any] = {}
@@ -84,9 +86,15 @@ async def cmd_run(args: argparse.Namespace) -> int:
             await listener.run(source)  # a file: one pass, no daemon services
         else:
             # A live input (microphone, or a pipe from one): the daemon, with its control socket.
-            handlers = make_handlers(pipeline, listener, parts.get("memory"), timer)
+            info: dict[str, Any] = {"turn_log": turn_log}
+            if house is not None:
+                info["mqtt_connected"] = lambda: house.link.connected
+            handlers = make_handlers(pipeline, listener, parts.get("memory"), timer, info)
             control = await start_control(control_socket(settings), handlers)
             housekeeping = asyncio.create_task(expire_periodically(parts.get("memory")))
+            watchdog = asyncio.create_task(sdnotify.watchdog_loop())
+            _reload_on_hangup(args, settings, pipeline, listener, parts.get("memory"))
+            sdnotify.ready("listening")
             try:
                 if source is not None:
                     await listener.run(source)
@@ -94,6 +102,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
                     await _listen_to_microphone(settings, listener)
             finally:
                 housekeeping.cancel()
+                watchdog.cancel()
     finally:
         if control is not None:
             await control.close()
@@ -105,6 +114,22 @@ async def cmd_run(args: argparse.Namespace) -> int:
         await assistant.shutdown(pipeline, parts)
     failed = [t for t in listener.turns if t.outcome == "error"]
     return 1 if failed else 0
+
+
+def _reload_on_hangup(
+    args: argparse.Namespace, settings: Settings, pipeline: Any, listener: Any, memory: Any
+) -> None:
+    from homeplm.reload import daemon_appliers, reload
+
+    current = [settings]
+    appliers = daemon_appliers(pipeline, listener, memory)
+
+    def on_hangup() -> None:
+        sdnotify.reloading()
+        current[0], _report = reload(resolve_config_path(args.config), current[0], appliers)
+        sdnotify.ready("listening")
+
+    ON_HANGUP.append(on_hangup)
 
 
 async def _start_house(
@@ -158,6 +183,8 @@ async def cmd_transcribe(args: argparse.Namespace) -> int:
 
 async def cmd_say(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    if not args.output and (spoken := await _say_through_daemon(settings, args.text)) is not None:
+        return spoken  # the daemon holds the speaker: it speaks
     sink = _sink(settings, args.output)
     try:
         pipeline, _ = await assistant.start(settings, ("tts",), log_event, sink)
@@ -287,3 +314,82 @@ def _exit_code(error: HomeplmError | None) -> int:
         return 0
     print(f"homeplm: {error.message}", file=sys.stderr)
     return error.exit_code
+
+
+# -- admin commands (homeplm/admin.py, homeplm/doctor.py) -----------------------------------------
+
+
+async def _say_through_daemon(settings: Settings, text: str) -> int | None:
+    """Speak on the running daemon's speaker; None when no daemon runs (the caller speaks locally)."""
+    socket = control_socket(settings)
+    if not daemon_running(socket):
+        return None
+    outcome = await asyncio.to_thread(call, socket, "say", text=text)
+    if outcome != "ok":
+        print(f"homeplm: the daemon could not speak ({outcome}); `homeplm logs` shows why", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def cmd_status(args: argparse.Namespace) -> int:
+    from homeplm.admin import run_status
+
+    settings = _settings(args)
+    return await asyncio.to_thread(run_status, control_socket(settings), args.json)
+
+
+async def cmd_mute(args: argparse.Namespace) -> int:
+    from homeplm.admin import run_mute
+
+    settings = _settings(args)
+    return await asyncio.to_thread(run_mute, control_socket(settings), True, args.json)
+
+
+async def cmd_unmute(args: argparse.Namespace) -> int:
+    from homeplm.admin import run_mute
+
+    settings = _settings(args)
+    return await asyncio.to_thread(run_mute, control_socket(settings), False, args.json)
+
+
+async def cmd_doctor(args: argparse.Namespace) -> int:
+    from homeplm import doctor
+
+    setup_logging("DEBUG" if args.verbose else "WARNING")
+
+    def progress(message: str) -> None:
+        if sys.stderr.isatty():
+            print("\r" + message + "\x1b[K", end="", file=sys.stderr, flush=True)
+        elif not message.startswith(" "):  # per-percent lines only on a terminal
+            print(message, file=sys.stderr, flush=True)
+
+    checks = await asyncio.to_thread(
+        doctor.run_checks, resolve_config_path(args.config), not args.no_checksums, progress
+    )
+    if sys.stderr.isatty():
+        print("\r\x1b[K", end="", file=sys.stderr, flush=True)
+    if args.json:
+        print(json.dumps([c.as_dict() for c in checks], indent=2))
+    else:
+        print(doctor.render(checks))
+    return 1 if doctor.failed(checks) else 0
+
+
+async def cmd_mic_test(args: argparse.Namespace) -> int:
+    from homeplm.admin import run_mic_test
+
+    settings = _settings(args)
+    return await run_mic_test(settings, control_socket(settings), args.input, args.seconds, args.json)
+
+
+async def cmd_wake_test(args: argparse.Namespace) -> int:
+    from homeplm.admin import run_wake_test
+
+    settings = _settings(args)
+    return await run_wake_test(settings, control_socket(settings), args.input, args.seconds, args.json)
+
+
+async def cmd_logs(args: argparse.Namespace) -> int:
+    from homeplm.admin import run_logs
+
+    return run_logs(args.follow, args.lines, args.json)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from typing import Any
 
@@ -17,9 +18,17 @@ _LOGGER = logging.getLogger(__name__)
 
 
 def make_handlers(
-    pipeline: Pipeline, listener: Listener, memory: Any, timer: TurnTimer
+    pipeline: Pipeline,
+    listener: Listener,
+    memory: Any,
+    timer: TurnTimer,
+    info: dict[str, Any] | None = None,
 ) -> dict[str, Handler]:
+    """`info` (all optional) adds to `status`: "turn_log" (an admin.TurnLog on the event bus: the
+    last turns, the state, READY's load times), "load_ms" ({part: ms}, else the TurnLog's),
+    "models" ({role: path}, else resolved from the settings), "mqtt_connected" (a callable)."""
     started = time.monotonic()
+    info = dict(info or {})
 
     async def ask(args: dict[str, Any]) -> dict[str, Any]:
         end = Stage.TTS if args.get("speak") else Stage.BRAIN
@@ -45,13 +54,49 @@ def make_handlers(
         return listener.muted
 
     async def status(_args: dict[str, Any]) -> dict[str, Any]:
+        from homeplm.admin import model_paths
+
+        turn_log = info.get("turn_log")
+        mqtt = pipeline.settings.mqtt
+        connected = info.get("mqtt_connected")
+        if listener.muted:
+            state = "muted"
+        else:
+            state = "listening" if turn_log is None or turn_log.phase == "idle" else turn_log.phase
+        models = info.get("models") or await asyncio.to_thread(model_paths, pipeline.settings)
         return {
             "uptime_s": round(time.monotonic() - started),
             "muted": listener.muted,
             "turns": len(listener.turns),
+            "state": state,
+            "pid": os.getpid(),
+            "models": models,
+            "load_ms": info.get("load_ms") or (turn_log.load_ms if turn_log is not None else {}),
+            "ready_ms": turn_log.ready_ms if turn_log is not None else None,
+            "mqtt": {
+                "broker": f"{mqtt.host}:{mqtt.port}" if mqtt.host else None,
+                "connected": bool(connected()) if mqtt.host and callable(connected) else None,
+            },
+            "memory": await asyncio.to_thread(_memory_status, memory),
+            "last_turns": turn_log.turns() if turn_log is not None else [],
         }
 
     return {"ask": ask, "memory": memory_op, "say": say, "stop": stop, "mute": mute, "status": status}
+
+
+def _memory_status(memory: Any) -> dict[str, Any] | None:
+    if memory is None:
+        return None
+    from homeplm.memory.ops import MemoryOps
+
+    try:
+        stats: dict[str, Any] = MemoryOps(memory).op_stats()
+    except Exception as err:  # a status must answer even if the store is unwell
+        return {
+            "error": f"cannot count the memory: {err}",
+            "private": bool(getattr(memory, "private", False)),
+        }
+    return stats
 
 
 EXPIRE_EVERY_S = 6 * 3600

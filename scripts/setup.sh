@@ -30,7 +30,7 @@ die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 # microphone and speaker without sound hardware (reached through ALSA's pulse plugin).
 apt_packages=(libportaudio2)
 if ((test_mode)); then
-    apt_packages+=(mosquitto mosquitto-clients espeak-ng sox pulseaudio pulseaudio-utils libasound2-plugins strace)
+    apt_packages+=(mosquitto mosquitto-clients espeak-ng sox pulseaudio pulseaudio-utils libasound2-plugins strace systemd)
 fi
 # llama-cpp-python is built from source: without a C++ compiler, ask for one (pip brings CMake and ninja).
 if ! command -v c++ >/dev/null 2>&1 && [[ ! -x .venv/bin/homeplm ]]; then

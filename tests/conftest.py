@@ -105,3 +105,16 @@ def broker(tmp_path: Path):
     server.start()
     yield server
     server.stop()
+
+
+def wait_for_text(path: Path, marker: str, timeout: float = 120) -> str:
+    """The text of a log file once `marker` appears in it (fails after `timeout` seconds)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = path.read_text(errors="replace")
+        if marker in text:
+            return text
+        time.sleep(0.2)
+    raise AssertionError(f"no {marker!r} in the log: {path.read_text(errors='replace')[-3000:]}")

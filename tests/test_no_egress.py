@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, wait_for_text
 
 pytestmark = pytest.mark.real
 
@@ -51,15 +51,6 @@ def test_outside_connections_parser() -> None:
     assert outside_connections(GITHUB) != [] and outside_connections(DNS) != []
 
 
-def wait_for(path: Path, marker: str, deadline: float) -> str:
-    while time.monotonic() < deadline:
-        text = path.read_text(errors="replace")
-        if marker in text:
-            return text
-        time.sleep(0.2)
-    raise AssertionError(f"no {marker!r} in the log: {path.read_text(errors='replace')[-3000:]}")
-
-
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
 def test_a_full_spoken_turn_connects_only_to_loopback(broker, tmp_path: Path, real_parts) -> None:
     from homeplm.synth import speak
@@ -79,13 +70,13 @@ def test_a_full_spoken_turn_connects_only_to_loopback(broker, tmp_path: Path, re
     assert daemon.stdin is not None
     try:
         deadline = time.monotonic() + 180
-        wait_for(log, "control socket", deadline)
+        wait_for_text(log, "control socket", deadline - time.monotonic())
         audio = speak(
             real_parts.parts["tts"], "Hey Jarvis, what is the capital of France?", lead_s=1.0, tail_s=2.0
         )
         daemon.stdin.write(audio.tobytes())
         daemon.stdin.flush()
-        wait_for(log, "run-end", deadline)
+        wait_for_text(log, "run-end", deadline - time.monotonic())
         assert "reply-end" in log.read_text()
     finally:
         daemon.stdin.close()  # the end of its input ends the daemon

@@ -1,0 +1,575 @@
+"""Admin commands for people who look after the box: status, mute, mic and wake word tests, logs.
+
+`TurnLog` runs inside the daemon (an event consumer): it keeps the last turns' route, outcome and
+latency, never what was said. The rest is the CLI side; heavy imports stay inside the functions so
+that `homeplm --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import AsyncGenerator, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from homeplm.errors import HomeplmError
+from homeplm.events import EventType, PipelineEvent
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from homeplm.config.schema import Settings
+    from homeplm.stages import AudioSource
+
+EXIT_DAEMON_NOT_RUNNING = 5
+TURN_LOG_SIZE = 10
+# Runs without a RUN_END (a crash in a consumer, say) are dropped after this many newer runs.
+_MAX_PENDING = 32
+
+EXIT_CODES = """exit codes:
+  0  ok
+  1  a problem was found, or the daemon answered with an error
+  2  usage or configuration error
+  5  no daemon is running (for commands that need one)"""
+LOGS_EXIT_CODES = """exit codes:
+  0  ok (journalctl's own exit status once it runs)
+  1  journalctl is missing, or the homeplm unit is not installed
+  2  usage error"""
+
+
+class DaemonNotRunningError(HomeplmError):
+    code = "daemon_not_running"
+    exit_code = EXIT_DAEMON_NOT_RUNNING
+
+
+# -- the daemon side: the last turns ---------------------------------------------------------------
+
+
+class TurnLog:
+    """An event consumer: a ring of the last turns (time, route, outcome, latency), never the text.
+
+    Latency is SPEECH_END → first AUDIO_OUT for spoken turns that were answered aloud, else
+    RUN_START → RUN_END. It also keeps READY's model load times and what the daemon is doing now.
+    """
+
+    def __init__(self, size: int = TURN_LOG_SIZE, clock: Callable[[], float] = time.time) -> None:
+        self._turns: deque[dict[str, Any]] = deque(maxlen=size)
+        self._pending: dict[int, dict[str, Any]] = {}
+        self._clock = clock
+        self.load_ms: dict[str, float] = {}
+        self.ready_ms: float | None = None
+        self.phase = "idle"
+
+    def __call__(self, event: PipelineEvent) -> None:
+        kind, data = event.type, event.data
+        if kind is EventType.READY:
+            self.load_ms = {str(k): float(v) for k, v in dict(data.get("load_ms") or {}).items()}
+            self.ready_ms = data.get("ready_ms")
+            return
+        if kind is EventType.RUN_START:
+            self._pending[event.run_id] = {"start_ms": event.timestamp_ms, "kind": data.get("start")}
+            while len(self._pending) > _MAX_PENDING:
+                self._pending.pop(next(iter(self._pending)))
+            self.phase = "recording" if data.get("start") == "audio" else "thinking"
+            return
+        run = self._pending.get(event.run_id)
+        if run is None:
+            return
+        if kind is EventType.SPEECH_END:
+            run["speech_end_ms"] = event.timestamp_ms
+            self.phase = "thinking"
+        elif kind is EventType.REPLY_END:
+            run["route"] = data.get("route")
+        elif kind is EventType.AUDIO_OUT:
+            run.setdefault("audio_out_ms", event.timestamp_ms)
+            self.phase = "speaking"
+        elif kind is EventType.ERROR:
+            run["error"] = data.get("code")
+        elif kind is EventType.RUN_END:
+            del self._pending[event.run_id]
+            self._turns.append(self._record(event, run))
+            if not self._pending:
+                self.phase = "idle"
+
+    def _record(self, end: PipelineEvent, run: dict[str, Any]) -> dict[str, Any]:
+        if "speech_end_ms" in run and "audio_out_ms" in run:
+            latency, basis = run["audio_out_ms"] - run["speech_end_ms"], "speech_end→audio_out"
+        else:
+            latency, basis = end.timestamp_ms - run["start_ms"], "run_start→run_end"
+        record: dict[str, Any] = {
+            "time": round(self._clock(), 3),
+            "run_id": end.run_id,
+            "start": run.get("kind"),
+            "route": run.get("route"),
+            "outcome": end.data.get("outcome"),
+            "latency_ms": round(latency, 1),
+            "latency": basis,
+        }
+        if run.get("error"):
+            record["error"] = run["error"]
+        return record
+
+    def turns(self) -> list[dict[str, Any]]:
+        """The last turns, oldest first."""
+        return list(self._turns)
+
+
+def model_paths(settings: Settings) -> dict[str, str | None]:
+    """role → the model file the daemon loads (None where it cannot be found)."""
+    from homeplm.factory import MODEL_RESOLVERS
+
+    paths: dict[str, str | None] = {}
+    for role, resolve in MODEL_RESOLVERS.items():
+        try:
+            paths[role] = str(resolve(settings))
+        except HomeplmError:
+            paths[role] = None
+    return paths
+
+
+# -- the CLI side -----------------------------------------------------------------------------------
+
+
+def add_parsers(sub: Any) -> None:
+    """The admin subcommands (cli.py adds --config and -v to each)."""
+
+    def add(name: str, help_text: str, description: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = sub.add_parser(
+            name,
+            help=help_text,
+            description=description,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        parser.add_argument("--json", action="store_true", help="machine-readable output")
+        return parser
+
+    add(
+        "status",
+        "what the running daemon is doing: state, models, MQTT, memory, last turns",
+        "Ask the running daemon for its state, uptime, models and their load times, the MQTT link, "
+        "the memory's counts and the last turns (route and latency; never what was said).",
+    )
+    add("mute", "stop the daemon listening for the wake word", "Mute the running daemon's microphone.")
+    add("unmute", "let the daemon listen again", "Unmute the running daemon's microphone.")
+    doctor = add(
+        "doctor",
+        "check the installation: config, models, audio, broker, disk, CPU",
+        "Run every check (ok / warn / fail, each with a hint). The only network connections made "
+        "are TCP connects (2 s timeout) to the configured MQTT broker and expert host, if any.",
+    )
+    doctor.add_argument(
+        "--no-checksums", action="store_true", help="skip the sha256 of the model files (~300 MB to read)"
+    )
+    for name, help_text, description in (
+        (
+            "mic-test",
+            "show the microphone's level live, then a summary",
+            "Open the configured microphone and print its level (dBFS, peak) every 80 ms, then the "
+            "average level, the clipped samples and a hint. Ctrl-C ends it.",
+        ),
+        (
+            "wake-test",
+            "show the wake word scores live from the microphone",
+            "Feed the microphone to the configured wake word detector and print each wake word's "
+            "highest score in the last 0.5 s, and every detection. Ctrl-C ends it.",
+        ),
+    ):
+        test = add(name, help_text, description)
+        test.add_argument(
+            "--seconds", type=float, default=None, metavar="N", help="stop after N seconds (mic default: 10)"
+        )
+        test.add_argument("--input", metavar="WAV", help="read a WAV file instead of the microphone")
+    logs = sub.add_parser(
+        "logs",
+        help="show the daemon's log (journalctl -u homeplm)",
+        description="Run journalctl -u homeplm with these flags.",
+        epilog=LOGS_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    logs.add_argument("-n", "--lines", type=int, default=50, metavar="N", help="last N lines (default 50)")
+    logs.add_argument("--json", action="store_true", help="journalctl's JSON output, one entry a line")
+
+
+def require_daemon(socket: Path) -> None:
+    from homeplm.control import daemon_running
+
+    if not daemon_running(socket):
+        raise DaemonNotRunningError(
+            f"no homeplm daemon is running (no answer on {socket}); "
+            "start it with `sudo systemctl start homeplm` or `homeplm run`"
+        )
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h {minutes}m"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
+
+
+_PART_OF_ROLE = {"asr": "stt"}
+
+
+def render_status(status: dict[str, Any], now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    lines = [
+        f"state:    {status.get('state', '?')}",
+        f"uptime:   {_ago(status.get('uptime_s', 0))} (pid {status.get('pid', '?')}, "
+        f"{status.get('turns', 0)} spoken turns)",
+    ]
+    if status.get("ready_ms") is not None:
+        lines.append(f"ready in: {status['ready_ms'] / 1000:.1f} s")
+    lines.append("models:")
+    load_ms = status.get("load_ms") or {}
+    shown = set()
+    for role, path in (status.get("models") or {}).items():
+        part = _PART_OF_ROLE.get(role, role)  # load times are by part (stt), models by role (asr)
+        shown.add(part)
+        loaded = f"{load_ms[part]:>7.0f} ms" if part in load_ms else "       ? ms"
+        lines.append(f"  {role:<6} {loaded}  {path or 'MISSING'}")
+    for part in sorted(set(load_ms) - shown):
+        lines.append(
+            f"  {part:<6} {load_ms[part]:>7.0f} ms" + ("  (with the embeddings)" if part == "memory" else "")
+        )
+    mqtt = status.get("mqtt") or {}
+    if not mqtt.get("broker"):
+        lines.append("mqtt:     not configured")
+    else:
+        state = {True: "connected", False: "NOT connected", None: "unknown"}[mqtt.get("connected")]
+        lines.append(f"mqtt:     {state} to {mqtt['broker']}")
+    memory = status.get("memory")
+    if memory is None:
+        lines.append("memory:   off")
+    elif "error" in memory:
+        lines.append(f"memory:   {memory['error']}")
+    else:
+        private = ", PRIVATE MODE (nothing new is stored)" if memory.get("private") else ""
+        lines.append(
+            f"memory:   {memory.get('items', 0)} items ({memory.get('facts', 0)} facts, "
+            f"{memory.get('exchanges', 0)} exchanges){private}"
+        )
+    turns = status.get("last_turns") or []
+    lines.append("last turns:" if turns else "last turns: none yet")
+    for turn in reversed(turns):
+        lines.append(
+            f"  {_ago(now - turn['time']):>8} ago  {turn.get('start') or '?':<6} "
+            f"{turn.get('route') or '-':<22} {turn.get('outcome') or '?':<10} "
+            f"{turn['latency_ms']:>7.0f} ms ({turn['latency']})"
+        )
+    return "\n".join(lines)
+
+
+def run_status(socket: Path, as_json: bool) -> int:
+    from homeplm.control import call
+
+    require_daemon(socket)
+    status = call(socket, "status", timeout_s=10)
+    print(json.dumps(status, indent=2) if as_json else render_status(status))
+    return 0
+
+
+def run_mute(socket: Path, on: bool, as_json: bool) -> int:
+    from homeplm.control import call
+
+    require_daemon(socket)
+    muted = bool(call(socket, "mute", timeout_s=10, on=on))
+    if as_json:
+        print(json.dumps({"muted": muted}))
+    else:
+        print("muted: the daemon is not listening" if muted else "unmuted: the daemon is listening")
+    return 0
+
+
+def run_logs(follow: bool, lines: int, as_json: bool, unit: str = "homeplm") -> int:
+    """exec journalctl; without it, or without the unit, say so (exit 1)."""
+    journalctl = shutil.which("journalctl")
+    if journalctl is None:
+        print("homeplm: journalctl is not installed (no systemd journal on this system)", file=sys.stderr)
+        return 1
+    if not _unit_known(unit):
+        print(
+            f"homeplm: the systemd unit {unit}.service is not installed "
+            "(install it with scripts/install.sh, or read the output of `homeplm run`)",
+            file=sys.stderr,
+        )
+        return 1
+    argv = [journalctl, "-u", unit, "-n", str(max(0, lines)), "--no-pager"]
+    if follow:
+        argv.append("-f")
+    if as_json:
+        argv += ["-o", "json"]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(journalctl, argv)
+    return 0  # not reached
+
+
+UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system")
+
+
+def _unit_known(unit: str) -> bool:
+    """systemd's own answer; where it cannot answer (no systemd running), the unit file's presence."""
+    systemctl = shutil.which("systemctl")
+    if systemctl is not None:
+        try:
+            shown = subprocess.run(
+                [systemctl, "show", "-p", "LoadState", "--value", f"{unit}.service"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
+        except (OSError, subprocess.SubprocessError):
+            shown = None
+        if shown is not None and shown.returncode == 0 and shown.stdout.strip():
+            return shown.stdout.strip() != "not-found"
+    return any((Path(d) / f"{unit}.service").exists() for d in UNIT_DIRS)
+
+
+# -- mic-test and wake-test -------------------------------------------------------------------------
+
+METER_FLOOR_DB = -70.0
+TOO_QUIET_DB = -50.0
+CLIP = 32767
+WAKE_WINDOW_S = 0.5
+MIC_DEFAULT_S = 10.0
+
+
+def _bar(value: float, lo: float, hi: float, width: int = 30) -> str:
+    filled = 0 if math.isinf(value) else round((min(max(value, lo), hi) - lo) / (hi - lo) * width)
+    return "█" * filled + "·" * (width - filled)
+
+
+def _db(value: float) -> str:
+    return "  -inf" if math.isinf(value) else f"{value:6.1f}"
+
+
+def _peak_dbfs(pcm: np.ndarray) -> float:
+    import numpy as np
+
+    peak = int(np.max(np.abs(pcm.astype(np.int32)))) if pcm.size else 0
+    return 20 * math.log10(peak / 32768.0) if peak else float("-inf")
+
+
+class _Live:
+    """One status line: rewritten in place on a terminal, a line each otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.tty = sys.stdout.isatty()
+
+    def show(self, text: str) -> None:
+        if not self.enabled:
+            return
+        if self.tty:
+            print("\r" + text + "\x1b[K", end="", flush=True)
+        else:
+            print(text, flush=True)
+
+    def note(self, text: str) -> None:
+        """A line that stays (a detection)."""
+        if not self.enabled:
+            return
+        print(("\r\x1b[K" if self.tty else "") + text, flush=True)
+
+    def end(self) -> None:
+        if self.enabled and self.tty:
+            print(flush=True)
+
+
+def _open_source(settings: Settings, wav: str | None) -> AudioSource:
+    if wav:
+        from homeplm.fileio import WavFileSource
+
+        return WavFileSource(wav)
+    from homeplm import factory
+
+    return factory.make_mic(settings)
+
+
+def _warn_if_daemon(socket: Path, wav: str | None) -> None:
+    from homeplm.control import daemon_running
+
+    if wav is None and daemon_running(socket):
+        print(
+            "homeplm: warning: the daemon is running and also uses the microphone; "
+            "`homeplm mute` it, or stop it, if the device cannot be shared",
+            file=sys.stderr,
+        )
+
+
+async def _chunks(source: AudioSource, seconds: float | None) -> AsyncGenerator[np.ndarray, None]:
+    """The source's 80 ms chunks for `seconds` (all of them if None); the source is closed after."""
+    from homeplm.audio import CHUNK_MS
+
+    limit = None if seconds is None else max(1, round(seconds * 1000 / CHUNK_MS))
+    count = 0
+    try:
+        async for chunk in source.chunks():
+            yield chunk
+            count += 1
+            if limit is not None and count >= limit:
+                break
+    finally:
+        await source.close()
+
+
+def level_summary(levels_power: list[float], peak: float, clipped: int, samples: int) -> dict[str, Any]:
+    from homeplm.audio import SAMPLE_RATE
+
+    mean_power = sum(levels_power) / len(levels_power) if levels_power else 0.0
+    average = 10 * math.log10(mean_power) if mean_power > 0 else float("-inf")
+    hints = []
+    if average < TOO_QUIET_DB:
+        hints.append(
+            f"too quiet (below {TOO_QUIET_DB:.0f} dBFS): raise the capture gain (alsamixer, "
+            "`amixer set Capture 80%`), move the microphone closer, or pick another input.device"
+        )
+    if clipped:
+        hints.append("clipping: lower the capture gain until the loudest speech peaks below -3 dBFS")
+    return {
+        "seconds": round(samples / SAMPLE_RATE, 2),
+        "average_dbfs": None if math.isinf(average) else round(average, 1),
+        "peak_dbfs": None if math.isinf(peak) else round(peak, 1),
+        "clipped_samples": clipped,
+        "ok": not hints,
+        "hints": hints,
+    }
+
+
+async def run_mic_test(
+    settings: Settings, socket: Path, wav: str | None, seconds: float | None, as_json: bool
+) -> int:
+    import numpy as np
+
+    from homeplm.audio import rms_dbfs
+
+    _warn_if_daemon(socket, wav)
+    source = _open_source(settings, wav)
+    if seconds is None and wav is None:
+        seconds = MIC_DEFAULT_S
+    live = _Live(not as_json)
+    powers: list[float] = []
+    peak, clipped, samples = float("-inf"), 0, 0
+    if wav is None and not as_json:
+        print(f"listening for {seconds:g} s (Ctrl-C to stop)…", file=sys.stderr)
+    # Ctrl-C (or SIGTERM) ends the test early: the summary is still shown.
+    with contextlib.suppress(asyncio.CancelledError):
+        async with contextlib.aclosing(_chunks(source, seconds)) as chunks:
+            async for chunk in chunks:
+                level, chunk_peak = rms_dbfs(chunk), _peak_dbfs(chunk)
+                powers.append(float(np.mean(np.square(chunk.astype(np.float64)))) / 32768.0**2)
+                peak = max(peak, chunk_peak)
+                over = int(np.count_nonzero(np.abs(chunk.astype(np.int32)) >= CLIP))
+                clipped += over
+                samples += chunk.size
+                live.show(
+                    f"{_db(level)} dBFS |{_bar(level, METER_FLOOR_DB, 0)}| peak {_db(chunk_peak)}"
+                    + (" CLIP" if over else "")
+                )
+    live.end()
+    summary = level_summary(powers, peak, clipped, samples)
+    if as_json:
+        print(json.dumps(summary, indent=2))
+    else:
+        average = summary["average_dbfs"]
+        print(
+            f"average {average if average is not None else '-inf'} dBFS, "
+            f"peak {summary['peak_dbfs'] if summary['peak_dbfs'] is not None else '-inf'} dBFS, "
+            f"{clipped} clipped samples over {summary['seconds']} s"
+        )
+        for hint in summary["hints"]:
+            print(f"hint: {hint}")
+        if summary["ok"]:
+            print("the level looks fine")
+    return 0 if summary["ok"] else 1
+
+
+async def run_wake_test(
+    settings: Settings, socket: Path, wav: str | None, seconds: float | None, as_json: bool
+) -> int:
+    from homeplm import factory
+    from homeplm.audio import CHUNK_MS
+    from homeplm.endpointer import RefractoryGate
+
+    _warn_if_daemon(socket, wav)
+    source = _open_source(settings, wav)  # a bad file or device fails before the models load
+    detector = await asyncio.to_thread(factory.make_wake, settings)
+    inner = getattr(detector, "wake", detector)  # the VAD gate wraps the openWakeWord detector
+    names = list(detector.names)
+    window: deque[dict[str, float]] = deque(maxlen=max(1, round(WAKE_WINDOW_S * 1000 / CHUNK_MS)))
+    gate = RefractoryGate(int(settings.wake.refractory_s * 1000))
+    best = dict.fromkeys(names, 0.0)
+    detections: list[dict[str, Any]] = []
+    live = _Live(not as_json)
+    if not as_json:
+        where = wav or "the microphone"
+        print(
+            f"wake words {', '.join(names)} (threshold {settings.wake.threshold}) on {where}…",
+            file=sys.stderr,
+        )
+    count = 0
+    try:
+        with contextlib.suppress(asyncio.CancelledError):  # Ctrl-C: stop, show the summary
+            async with contextlib.aclosing(_chunks(source, seconds)) as chunks:
+                async for chunk in chunks:
+                    count += 1
+                    gate.advance(CHUNK_MS)
+                    detection = await asyncio.to_thread(detector.process, chunk)
+                    awake = getattr(detector, "awake", True)
+                    scores = dict(getattr(inner, "last_scores", {})) if awake else dict.fromkeys(names, 0.0)
+                    if detection is not None:
+                        scores[detection.name] = max(scores.get(detection.name, 0.0), detection.score)
+                    window.append(scores)
+                    recent = {n: max(s.get(n, 0.0) for s in window) for n in names}
+                    for n in names:
+                        best[n] = max(best[n], recent[n])
+                    at_s = round(count * CHUNK_MS / 1000, 2)
+                    if detection is not None and gate.open:
+                        gate.fire()
+                        detector.reset()
+                        detections.append(
+                            {"name": detection.name, "score": round(detection.score, 3), "at_s": at_s}
+                        )
+                        live.note(f"{at_s:7.2f} s  DETECTED {detection.name} (score {detection.score:.2f})")
+                    shown = "  ".join(f"{n} {recent[n]:.2f} {_bar(recent[n], 0, 1, 10)}" for n in names)
+                    live.show(f"{at_s:7.2f} s  {shown}" + ("" if awake else "  (quiet: wake model asleep)"))
+    finally:
+        live.end()
+        close = getattr(detector, "close", None) or getattr(inner, "close", None)
+        if close is not None:
+            close()
+    max_scores = {n: round(s, 3) for n, s in best.items()}
+    result: dict[str, Any] = {
+        "seconds": round(count * CHUNK_MS / 1000, 2),
+        "threshold": settings.wake.threshold,
+        "max_scores": max_scores,
+        "detections": detections,
+    }
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        tops = ", ".join(f"{n} {s:.2f}" for n, s in max_scores.items())
+        print(f"{len(detections)} detection(s) in {result['seconds']} s; highest scores: {tops}")
+        if not detections:
+            print(
+                f"hint: say the wake word clearly within 1-3 m; if the scores stay well below "
+                f"{settings.wake.threshold}, check the level with `homeplm mic-test`"
+            )
+    return 0
