@@ -260,7 +260,10 @@ def hey_jarvis_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     tts = factory.make_tts(load_settings(REPO / "configs" / "homeplm.yaml"))
     path = tmp_path_factory.mktemp("wav") / "hey_jarvis.wav"
-    write_wav(path, synth.speak(tts, "Hey Jarvis"), 16000)
+    # Piper normalises its voice to full scale (a peak can touch the limit, which mic-test calls
+    # clipping, by chance); a person at a microphone sits about 6 dB lower.
+    speech = synth.speak(tts, "Hey Jarvis")
+    write_wav(path, (speech // 2).astype(speech.dtype), 16000)
     return path
 
 
