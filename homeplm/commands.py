@@ -376,14 +376,14 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 async def cmd_mic_test(args: argparse.Namespace) -> int:
-    from homeplm.admin import run_mic_test
+    from homeplm.admin_live import run_mic_test
 
     settings = _settings(args)
     return await run_mic_test(settings, control_socket(settings), args.input, args.seconds, args.json)
 
 
 async def cmd_wake_test(args: argparse.Namespace) -> int:
-    from homeplm.admin import run_wake_test
+    from homeplm.admin_live import run_wake_test
 
     settings = _settings(args)
     return await run_wake_test(settings, control_socket(settings), args.input, args.seconds, args.json)
