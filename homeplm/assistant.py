@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -16,6 +17,8 @@ from homeplm.events import EventCallback, EventType, PipelineEvent
 from homeplm.phrasecache import PhraseCache
 from homeplm.pipeline import Components, Pipeline
 from homeplm.stages import AudioSink
+from homeplm.warmup import StartupMarks, run_once
+from homeplm.workers import worker
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -44,12 +47,23 @@ _LOADERS: dict[str, Callable[[Settings], Any]] = {
 }
 
 
-async def load_parts(settings: Settings, names: tuple[str, ...]) -> LoadedParts:
-    """Load models concurrently in worker threads; the first failure is raised."""
+async def load_parts(
+    settings: Settings, names: tuple[str, ...], marks: StartupMarks | None = None
+) -> LoadedParts:
+    """Load models concurrently in worker threads; the first failure is raised.
+
+    With `marks` (the daemon), each part is also run once right after loading, marked in the state
+    directory meanwhile, so a native crash happens at start-up and the next start can name the part.
+    """
 
     def timed(name: str) -> tuple[str, Any, float]:
         start = time.perf_counter()
-        part = _LOADERS[name](settings)
+        if marks is None:
+            part = _LOADERS[name](settings)
+        else:
+            with marks.loading(name):
+                part = _LOADERS[name](settings)
+                run_once(name, part)
         return name, part, (time.perf_counter() - start) * 1000
 
     loaded = LoadedParts()
@@ -107,14 +121,19 @@ async def shutdown(pipeline: Pipeline | None, parts: dict[str, Any]) -> None:
 
 
 async def start(
-    settings: Settings, names: tuple[str, ...], emit: EventCallback, sink: AudioSink | None
+    settings: Settings,
+    names: tuple[str, ...],
+    emit: EventCallback,
+    sink: AudioSink | None,
+    marks: StartupMarks | None = None,
 ) -> tuple[Pipeline, dict[str, Any]]:
     """Load what is named, build the pipeline, and announce READY with the load times."""
     started = time.perf_counter()
-    loaded = await load_parts(settings, names)
+    loaded = await load_parts(settings, names, marks)
     pipeline = build_pipeline(settings, loaded, emit, sink)
     ready_ms = round((time.perf_counter() - started) * 1000, 1)
     if isinstance(pipeline.parts.tts, PhraseCache):
-        pipeline.in_background(asyncio.to_thread(pipeline.parts.tts.warm, fixed_replies()))
+        warm = functools.partial(pipeline.parts.tts.warm, fixed_replies())
+        pipeline.in_background(worker("tts").call(warm))
     emit(PipelineEvent(EventType.READY, data={"load_ms": loaded.load_ms, "ready_ms": ready_ms}))
     return pipeline, loaded.parts

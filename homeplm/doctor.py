@@ -275,7 +275,16 @@ def check_python(version: tuple[int, int, int] | None = None) -> Check:
 # -- all of them ------------------------------------------------------------------------------------
 
 
-def run_checks(config_path: Path | None, checksums: bool = True, progress: Progress = _quiet) -> list[Check]:
+def _read_cpu_flags() -> set[str]:
+    try:
+        return cpu_flags(Path("/proc/cpuinfo").read_text())
+    except OSError:
+        return set()
+
+
+def run_checks(
+    config_path: Path | None, checksums: bool = True, progress: Progress = _quiet, run_models: bool = True
+) -> list[Check]:
     from homeplm.paths import control_socket, state_dir
 
     config, settings = check_config(config_path)
@@ -289,6 +298,12 @@ def run_checks(config_path: Path | None, checksums: bool = True, progress: Progr
         checks.append(Check("state dir", FAIL, f"cannot create {state}: {err.strerror}", "check its parent"))
     cache_dir = state if os.access(state, os.W_OK) else None
     checks += check_models(settings, checksums, progress, cache_dir)
+    if run_models:
+        from homeplm.doctor_native import ROLES, check_native
+
+        present = tuple(r for r in ROLES if any(c.name == f"model {r}" and c.status != FAIL for c in checks))
+        progress("running each model once in a child process")
+        checks += check_native(config_path, _read_cpu_flags(), present)
     checks += check_audio(settings)
     checks += [check_broker(settings), check_expert(settings)]
     if state.is_dir():

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
-from homeplm.asyncutil import iterate_in_thread
 from homeplm.brain import RouteDecision
 from homeplm.config.schema import AssistantSettings, LlmSettings
 from homeplm.errors import BrainError
 from homeplm.stages import ChatMessage, ChatModel, Turn
+from homeplm.workers import TYPED, priority_of, worker
 
 if TYPE_CHECKING:
     from homeplm.memory.service import HouseholdMemory
     from homeplm.memory.types import MemoryHit
+
+_LOGGER = logging.getLogger(__name__)
+
+# Typed questions (Home Assistant, the CLI) allowed to wait for the language model at once; more
+# are refused. Spoken ones are never refused: the listener runs one spoken turn at a time.
+MAX_WAITING_TYPED = 3
+BUSY_REPLY = "I'm busy with other questions right now; please ask again in a moment."
 
 
 def build_system_prompt(assistant: AssistantSettings) -> str:
@@ -89,6 +97,17 @@ class LlmChatRoute:
 
     async def reply(self, turn: Turn, decision: RouteDecision) -> AsyncIterator[str]:
         started = time.perf_counter()
+        llm = worker("llm")
+        priority = priority_of(turn.source)
+        if priority >= TYPED and llm.waiting >= MAX_WAITING_TYPED:
+            # A burst of typed questions (Home Assistant, scripts) must not build a backlog that
+            # people in the room then wait behind: refuse the excess, and say so in the log.
+            _LOGGER.warning(
+                "busy: %d question(s) already wait for the language model; refused one from %s",
+                llm.waiting,
+                turn.source,
+            )
+            raise BrainError(BUSY_REPLY, code="busy")
         hits = await self.recall(turn.text)
         lines = memory_lines(hits)
         decision.details["memories"] = [
@@ -99,8 +118,8 @@ class LlmChatRoute:
         messages = self.messages_for(turn.text, lines)
         parts: list[str] = []
         try:
-            async for delta in iterate_in_thread(
-                lambda: self.model.stream_chat(messages, max_tokens=self.max_tokens)
+            async for delta in llm.stream(
+                lambda: self.model.stream_chat(messages, max_tokens=self.max_tokens), priority
             ):
                 parts.append(delta)
                 yield delta

@@ -27,6 +27,7 @@ from homeplm.speaker import SentenceSpeaker
 from homeplm.splitter import SentenceSplitter
 from homeplm.stages import AudioSink, Brain, SpeechToText, TextToSpeech, Turn, VoiceActivity
 from homeplm.wakephrase import phrases_for, strip_wake_phrase
+from homeplm.workers import VOICE, worker
 
 _LOGGER = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -169,8 +170,8 @@ class Pipeline:
         if recording.early is not None:
             transcript = await recording.early  # recognised while the endpointer was still waiting
         else:
-            transcript = await asyncio.to_thread(
-                functools.partial(stt.transcribe, recording.audio, prompt=self.asr_prompt())
+            transcript = await worker("stt").call(
+                functools.partial(stt.transcribe, recording.audio, prompt=self.asr_prompt()), VOICE
             )
         text = strip_wake_phrase(transcript.text, self.wake_phrases) if after_wake else transcript.text
         self._emit(

@@ -19,6 +19,7 @@ import numpy as np
 from homeplm.audio import CHUNK_MS
 from homeplm.endpointer import Endpointer, EndpointerConfig, EndpointState
 from homeplm.stages import SpeechToText, Transcript, VoiceActivity
+from homeplm.workers import VOICE, worker
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -124,7 +125,8 @@ class UtteranceRecorder:
         assert self.stt is not None and endpointer.speech_start_ms is not None
         end_ms = endpointer.elapsed_ms - endpointer.silence_ms
         audio = utterance(preroll, live, endpointer.speech_start_ms, end_ms)
-        task = asyncio.create_task(asyncio.to_thread(partial(self.stt.transcribe, audio, prompt=self.prompt)))
+        job = partial(self.stt.transcribe, audio, prompt=self.prompt)
+        task = asyncio.create_task(worker("stt").call(job, VOICE))
         task.add_done_callback(_consume)  # an unused early result must not warn when dropped
         self.early_started += 1
         return _Early(end_ms, audio, task)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 
 import numpy as np
 
 from homeplm.audio import resample
 from homeplm.events import EventCallback, EventType, PipelineEvent
 from homeplm.stages import AudioSink, TextToSpeech
+from homeplm.workers import worker
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ class SentenceSpeaker:
         while (sentence := await self._queue.get()) is not None:
             if self.sentences == 0:
                 self._emit(EventType.TTS_START)
-            audio = await asyncio.to_thread(self._render, sentence)
+            audio = await worker("tts").call(partial(self._render, sentence))
             if self.sentences == 0:
                 self._emit(EventType.AUDIO_OUT, sample_rate=self.sink.sample_rate)
             self.sentences += 1

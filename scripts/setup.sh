@@ -110,7 +110,7 @@ hash_of() {
 }
 stamp_for() { # $1: "test" or "" -> the stamp file for the current pyproject.toml + requirements
     local hash
-    hash="$({ cat pyproject.toml requirements-models.txt; printf '%s' "$1"; } | hash_of)"
+    hash="$({ cat pyproject.toml requirements-models.txt; printf '%s %s %s' "$1" "${HOMEPLM_LLAMA_BUILD:-baseline}" "$(uname -m)"; } | hash_of)"
     printf '%s/.homeplm-setup-%s' "$venv" "$hash"
 }
 test_stamp="$(stamp_for test)"
@@ -144,11 +144,55 @@ pip=("$venv_python" -m pip --disable-pip-version-check)
 # The pinned llama-cpp-python is published as source only; building it is the slow part.
 llama_pin="$(sed -n 's/^[[:space:]]*"llama-cpp-python==\([^"]*\)".*/\1/p' pyproject.toml | head -n 1)"
 llama_have="$("$venv_python" -c 'import importlib.metadata as m; print(m.version("llama-cpp-python"))' 2>/dev/null || true)"
-if [[ -z "$llama_have" || (-n "$llama_pin" && "$llama_have" != "$llama_pin") ]]; then
-    say "llama-cpp-python ${llama_pin} is source-only: unless pip has its wheel cached, it compiles now (about 6 minutes on 2 cores, once)"
-fi
 CMAKE_BUILD_PARALLEL_LEVEL="$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)"
 export CMAKE_BUILD_PARALLEL_LEVEL
+
+# llama.cpp is compiled for a stated baseline per architecture, never for "whatever this CPU says":
+# a -march=native build can use instructions a VM advertises but does not run (AMX on some Sapphire
+# Rapids VMs: SIGILL), and a wheel built on one CPU is reused wherever the cache or the image goes.
+#   x86-64:  AVX2 + FMA + F16C + BMI2 (Intel Haswell / AMD Zen 1 and later); no AVX-512, no AMX
+#   aarch64: ARMv8.2-A + dotprod + fp16 (Raspberry Pi 5 / Cortex-A76 class)
+# HOMEPLM_LLAMA_BUILD=native opts into -march=native (faster on new CPUs, for this machine only).
+# The wheel is built without pip's cache (whose key ignores CMAKE_ARGS) into a cache of our own keyed
+# by architecture and flags; the flags are recorded in $venv/homeplm-llama-build.txt (`homeplm doctor`).
+llama_build="${HOMEPLM_LLAMA_BUILD:-baseline}"
+arch="$(uname -m)"
+case "$llama_build:$arch" in
+    baseline:x86_64 | baseline:amd64)
+        llama_cmake="-DGGML_NATIVE=OFF -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" ;;
+    baseline:aarch64 | baseline:arm64)
+        llama_cmake="-DGGML_NATIVE=OFF -DGGML_CPU_ARM_ARCH=armv8.2-a+dotprod+fp16" ;;
+    baseline:*)
+        llama_cmake="-DGGML_NATIVE=OFF" ;;
+    native:*)
+        llama_cmake="-DGGML_NATIVE=ON" ;;
+    *) die "HOMEPLM_LLAMA_BUILD must be 'baseline' or 'native', not '$llama_build'" ;;
+esac
+llama_record="$venv/homeplm-llama-build.txt"
+llama_want="$(printf 'llama-cpp-python %s\nbuild %s\narch %s\nCMAKE_ARGS %s\n' "$llama_pin" "$llama_build" "$arch" "$llama_cmake")"
+
+install_llama() {
+    if [[ "$llama_have" == "$llama_pin" && -f "$llama_record" && "$(cat "$llama_record")" == "$llama_want" ]]; then
+        return 0
+    fi
+    local key dir wheel
+    key="$(printf '%s' "$llama_want" | hash_of)"
+    dir="${XDG_CACHE_HOME:-$HOME/.cache}/homeplm/wheels/$key"
+    wheel="$(ls "$dir"/llama_cpp_python-"$llama_pin"-*.whl 2>/dev/null | head -n 1 || true)"
+    if [[ -z "$wheel" ]]; then
+        say "building llama-cpp-python $llama_pin for the $llama_build $arch baseline (about 6 minutes on 2 cores, once): $llama_cmake"
+        mkdir -p "$dir"
+        CMAKE_ARGS="$llama_cmake" FORCE_CMAKE=1 "${pip[@]}" wheel --no-cache-dir --no-deps --no-binary llama-cpp-python \
+            --progress-bar off -w "$dir" "llama-cpp-python==$llama_pin"
+        wheel="$(ls "$dir"/llama_cpp_python-"$llama_pin"-*.whl | head -n 1)"
+    else
+        say "llama-cpp-python $llama_pin ($llama_build $arch) from $dir"
+    fi
+    "${pip[@]}" install --progress-bar off --no-deps --force-reinstall "$wheel"
+    printf '%s\n' "$llama_want" >"$llama_record"
+}
+
+install_llama
 
 if ((test_mode)); then
     say "installing homeplm with its test tools into $venv"
