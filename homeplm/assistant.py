@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from homeplm import factory
+from homeplm import factory, workers
 from homeplm.brain import Route, Router
 from homeplm.config.schema import Settings
 from homeplm.events import EventCallback, EventType, PipelineEvent
@@ -118,6 +118,7 @@ async def shutdown(pipeline: Pipeline | None, parts: dict[str, Any]) -> None:
         await brain.flush()
     if (memory := parts.get("memory")) is not None:
         memory.close()
+    await asyncio.to_thread(workers.stop_all)
 
 
 async def start(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -20,6 +21,10 @@ DEFAULT_CONFIG = "configs/homeplm.yaml"
 # What a running command does on SIGHUP (the daemon registers its config reload here).
 ON_HANGUP: list[Callable[[], None]] = []
 EXIT_INTERRUPTED = 130
+# 128 + SIGPIPE: what a shell reports for a tool whose reader went away (`homeplm … | head -1`).
+EXIT_BROKEN_PIPE = 141
+# Set once stdout's reader has gone: the command ends quietly with EXIT_BROKEN_PIPE.
+_stdout_closed = False
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
@@ -88,6 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        if not _stdout_broken():
+            raise  # a socket's peer went away: a real error, not the reader of our output
+        _close_stdout()  # stdout's reader went away while argparse or a command printed
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     from homeplm import commands  # deferred: `--help` stays instant
 
@@ -95,12 +110,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         commands, "cmd_" + args.command.replace("-", "_")
     )
     try:
-        return _run_async(handler(args))
+        code = _run_async(handler(args))
     except HomeplmError as err:
         print(f"homeplm: {err.message}", file=sys.stderr)
-        return err.exit_code
+        code = err.exit_code
     except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+        code = EXIT_INTERRUPTED
+    # write_out() saw the reader go (mid-turn, say): the command finished, and ends as if piped.
+    return EXIT_BROKEN_PIPE if _stdout_closed else code
+
+
+def write_out(text: str, end: str = "\n") -> None:
+    """Print to stdout at once; a reader that went away (`| head -1`) ends the output quietly,
+    not the command: where this is called from an event consumer, the turn still completes."""
+    if _stdout_closed:
+        return
+    try:
+        print(text, end=end, flush=True)
+    except BrokenPipeError:
+        _close_stdout()  # only stdout is written here: its reader went away
+
+
+def _stdout_broken() -> bool:
+    """Whether stdout is a pipe whose reading end is closed (poll reports an error on it)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError):
+        return False
+
+
+def _close_stdout() -> None:
+    """Point stdout at /dev/null: later writes, and Python's flush at exit, fail no more."""
+    global _stdout_closed
+    _stdout_closed = True
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _run_async(coro: Coroutine[Any, Any, int]) -> int:
@@ -139,8 +188,6 @@ def _run_async(coro: Coroutine[Any, Any, int]) -> int:
 
 
 def resolve_config_path(given: str | None) -> Path | None:
-    import os
-
     if given:
         return Path(given)
     if env := os.environ.get("HOMEPLM_CONFIG"):

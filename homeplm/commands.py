@@ -12,19 +12,19 @@ from typing import Any
 
 from homeplm import assistant, factory, sdnotify
 from homeplm.admin import TurnLog
-from homeplm.cli import ON_HANGUP, resolve_config_path
+from homeplm.cli import ON_HANGUP, resolve_config_path, write_out
 from homeplm.config import Settings, load_settings, settings_to_dict
 from homeplm.control import call, daemon_running
 from homeplm.daemon_control import expire_periodically, make_handlers, start_control
-from homeplm.errors import AudioInputError, HomeplmError
-from homeplm.events import EventBus, EventType, PipelineEvent, fan_out
+from homeplm.errors import AudioError, AudioInputError, HomeplmError
+from homeplm.events import EventBus, EventType, PipelineEvent
 from homeplm.explain import TurnTimer, explain
 from homeplm.explain import render as render_explain
 from homeplm.fileio import NullSink, RawStdinSource, WavFileSink, WavFileSource, load_wav_16k
 from homeplm.listener import Listener
 from homeplm.logs import log_event, setup_logging
 from homeplm.paths import control_socket
-from homeplm.pipeline import Stage
+from homeplm.pipeline import Pipeline, Stage
 from homeplm.stages import AudioSink, AudioSource
 
 _LOGGER = logging.getLogger(__name__)
@@ -50,27 +50,29 @@ def _sink(settings: Settings, output: str | None) -> AudioSink:
 
 
 class _TurnPrinter:
-    """Prints each offline turn's transcript and reply to stdout (the user's own terminal)."""
+    """Prints each turn of a WAV file's run to stdout, for the person who ran it. Never for a live
+    input (`--input -` is the daemon fed by a pipe): stdout is the journal there, and what is said
+    is logged at DEBUG only."""
 
     def __call__(self, event: PipelineEvent) -> None:
         if event.type is EventType.TRANSCRIPT:
-            print(f"heard: {event.data.get('text', '')}", flush=True)
+            write_out(f"heard: {event.data.get('text', '')}")
         elif event.type is EventType.REPLY_END:
-            print(f"reply: {event.data.get('text', '')}", flush=True)
+            write_out(f"reply: {event.data.get('text', '')}")
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    offline = args.input is not None
+    from_file = args.input not in (None, "-")
     source: AudioSource | None = None
     if args.input == "-":
         source = RawStdinSource()
-    elif offline:
+    elif from_file:
         source = WavFileSource(args.input)  # a bad file fails before any model loads
-    sink = _sink(settings, args.output)
+    sink = await _run_sink(settings, args)
     timer = TurnTimer()
     turn_log = TurnLog()
-    emit = EventBus(log_event, timer, turn_log, *((_TurnPrinter(),) if offline else ()))
+    emit = EventBus(log_event, timer, turn_log, *((_TurnPrinter(),) if from_file else ()))
     control = None
     house = None
     parts: dict[str, Any] = {}
@@ -145,7 +147,42 @@ async def _start_house(
     emit.add(house.on_event)
     if listener is None:
         await house.settle()  # a file run acts at once: let the retained discovery arrive first
+        if not house.link.connected:
+            mqtt = settings.mqtt
+            print(
+                f"homeplm: cannot reach the MQTT broker at {mqtt.host}:{mqtt.port}; "
+                "answering without the house's devices",
+                file=sys.stderr,
+                flush=True,
+            )
     return house
+
+
+async def _run_sink(settings: Settings, args: argparse.Namespace) -> AudioSink:
+    """The speaker (or file), and for a microphone run a check that the microphone exists: before
+    any model loads, and on a box with neither, both said at once."""
+    errors: list[AudioError] = []
+    sink = None
+    try:
+        sink = _sink(settings, args.output)
+    except AudioError as err:
+        errors.append(err)
+    if args.input is None:
+        from homeplm.backends.sounddevice_audio import require_device
+
+        try:
+            require_device(settings.input.device, "input")
+        except AudioError as err:
+            errors.insert(0, err)
+    if not errors:
+        assert sink is not None
+        return sink
+    if sink is not None:
+        await sink.close()
+    if len(errors) == 1:
+        raise errors[0]
+    both = "\nhomeplm: ".join(err.message for err in errors)  # cli.main prints the first "homeplm: "
+    raise AudioError(both, code=errors[0].code)
 
 
 async def _listen_to_microphone(settings: Settings, listener: Listener) -> None:
@@ -201,7 +238,7 @@ async def cmd_ask(args: argparse.Namespace) -> int:
     if not speak and daemon_running(socket):
         # The daemon holds the memory: ask through it, so the answer uses (and adds to) the memory.
         record = await asyncio.to_thread(call, socket, "ask", text=args.text)
-        print(record.get("reply") or "")
+        write_out(record.get("reply") or "")
         return _finish_ask(record, args.explain)
     sink = _sink(settings, args.output) if speak else None
     names = ("llm", "memory", "tts") if speak else ("llm", "memory")
@@ -209,24 +246,35 @@ async def cmd_ask(args: argparse.Namespace) -> int:
 
     def stream(event: PipelineEvent) -> None:
         if event.type is EventType.REPLY_DELTA:
-            print(event.data.get("text", ""), end="", flush=True)
+            write_out(event.data.get("text", ""), end="")
         elif event.type is EventType.REPLY_END:
-            print(flush=True)
+            write_out("")
 
     parts: dict[str, Any] = {}
+    pipeline: Pipeline | None = None
+    house = None
     try:
-        pipeline, parts = await assistant.start(settings, names, fan_out(log_event, timer, stream), sink)
+        emit = EventBus(log_event, timer, stream)
+        pipeline, parts = await assistant.start(settings, names, emit, sink)
+        if settings.mqtt.host and not daemon_running(socket):
+            # No daemon: load the house from the broker, as `run --input` does, so that "turn on
+            # the kettle" reaches the kettle rather than the language model. (A running daemon
+            # holds homeplm's MQTT client id: a second connection with it would knock it off.)
+            house = await _start_house(settings, pipeline, emit, None, parts)
         result = await pipeline.run_text(args.text, Stage.TTS if speak else Stage.BRAIN)
     finally:
+        if house is not None:
+            await house.stop()
         if sink is not None:
             await sink.close()
         await assistant.shutdown(pipeline, parts)
+    assert pipeline is not None
     return _finish_ask(explain(result, pipeline.parts.brain, timer), args.explain)
 
 
 def _finish_ask(record: dict[str, Any], show: bool) -> int:
     if show:
-        print(render_explain(record))
+        write_out(render_explain(record))
     if error := record.get("error"):
         print(f"homeplm: {error['message']}", file=sys.stderr)
         return 1
@@ -264,7 +312,7 @@ async def _mqtt_devices(settings: Settings, as_json: bool) -> int:
     from homeplm.house_link import HouseLink, describe_devices
 
     if not settings.mqtt.host:
-        raise HomeplmError("no MQTT broker configured (mqtt.host)", code="config")
+        raise HomeplmError("no MQTT broker configured (mqtt.host)", code="config", exit_code=2)
     house = HouseLink(settings, None)
     await house.start()
     try:

@@ -9,10 +9,12 @@ class HomeplmError(Exception):
     code = "error"
     exit_code = 1
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, exit_code: int | None = None) -> None:
         super().__init__(message)
         if code is not None:
             self.code = code
+        if exit_code is not None:
+            self.exit_code = exit_code
 
     @property
     def message(self) -> str:
@@ -29,6 +31,14 @@ class ConfigError(HomeplmError):
         where = f"{path}: " if path else ""
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"{where}{len(problems)} problem(s) in the configuration:\n{lines}")
+
+
+class BadFileError(HomeplmError):
+    """A file named on the command line that cannot be used (missing, unreadable, not a PCM WAV, or
+    an output in a folder that does not exist): bad input, like a usage error — not a device fault."""
+
+    code = "bad_file"
+    exit_code = 2
 
 
 class ModelMissingError(HomeplmError):

@@ -47,10 +47,21 @@ class ModelWorker:
     def _run(self) -> None:
         while True:
             _priority, _n, job = self._jobs.get()
+            if job is _stop:
+                return
             try:
                 job()
             except BaseException:  # a job reports its own errors; the worker must live on
                 _LOGGER.exception("model worker %s: job failed", self.name)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Let the queued jobs finish, then end the thread (native libraries must not be torn down
+        under a thread that is still alive at interpreter exit: that aborted the process)."""
+        with self._start_lock:
+            thread, self._thread = self._thread, None
+        if thread is not None and thread.is_alive():
+            self._jobs.put((_LAST, next(self._order), _stop))
+            thread.join(timeout_s)
 
     def _submit(self, job: Callable[[], None], priority: int) -> None:
         self._ensure_thread()
@@ -114,6 +125,13 @@ class ModelWorker:
             self.waiting -= 1
 
 
+def _stop() -> None:
+    """The sentinel job that ends a worker's thread."""
+
+
+_LAST = 1 << 30  # the stop sentinel's priority: after every queued job
+
+
 class _Failure:
     def __init__(self, error: BaseException) -> None:
         self.error = error
@@ -129,6 +147,14 @@ def worker(name: str) -> ModelWorker:
         if name not in _WORKERS:
             _WORKERS[name] = ModelWorker(name)
         return _WORKERS[name]
+
+
+def stop_all() -> None:
+    """End every worker thread (at shutdown, after the last model call)."""
+    with _WORKERS_LOCK:
+        workers = list(_WORKERS.values())
+    for each in workers:
+        each.stop()
 
 
 def priority_of(source: str) -> int:

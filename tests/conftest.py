@@ -41,12 +41,37 @@ def real_parts(settings: Settings):
     return asyncio.run(assistant.load_parts(settings, names))
 
 
+# Where homeplm_cli makes each run's own state dir: under pytest's temp dir (which pytest prunes),
+# set by the session fixture below; a temp dir removed at exit when called outside a test session.
+_CLI_STATE_BASE: list[Path] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cli_state_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli-state")
+    _CLI_STATE_BASE[:] = [path]
+    return path
+
+
+def _cli_state_dir() -> Path:
+    if not _CLI_STATE_BASE:
+        import atexit
+        import shutil
+
+        base = Path(tempfile.mkdtemp(prefix="homeplm-state-"))
+        atexit.register(shutil.rmtree, base, ignore_errors=True)
+        _CLI_STATE_BASE.append(base)
+    return Path(tempfile.mkdtemp(prefix="s", dir=_CLI_STATE_BASE[0]))
+
+
 def homeplm_cli(
     *args: str, timeout: float = 300, state_dir: Path | None = None, **kwargs
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real `homeplm` command line in a child process, with its own state dir."""
-    state = state_dir or Path(tempfile.mkdtemp(prefix="homeplm-state-"))
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "STATE_DIRECTORY": str(state)}
+    """Run the real `homeplm` command line in a child process, with its own state dir (and the
+    environment `env`, default this process's)."""
+    state = state_dir or _cli_state_dir()
+    base = kwargs.pop("env", None) or os.environ
+    env = {**base, "PYTHONUNBUFFERED": "1", "STATE_DIRECTORY": str(state)}
     return subprocess.run(
         [sys.executable, "-m", "homeplm", *args],
         cwd=REPO,

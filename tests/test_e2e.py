@@ -71,6 +71,28 @@ def test_spoken_question_gets_a_spoken_reply_through_the_cli(wavs, real_parts, t
     assert "capital" not in result.stderr.lower()
 
 
+def test_piped_input_keeps_what_was_said_off_stdout(wavs, tmp_path) -> None:
+    """Issue 8: with `--input -` (the daemon fed by a pipe, as under systemd) every turn's `heard:`
+    and `reply:` went to stdout, that is into the journal; only a WAV file's run prints them."""
+    raw = tmp_path / "question.pcm"
+    raw.write_bytes(load_wav_16k(wavs["question"]).tobytes() + bytes(2 * SAMPLE_RATE * 2))
+    config = tmp_path / "homeplm.yaml"
+    config.write_text("memory:\n  enabled: false\n")  # not what this test is about
+    with open(raw, "rb") as stdin:
+        result = homeplm_cli("run", "--input", "-", "--output", "none", "--config", str(config), stdin=stdin)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert re.search(r"run \d+ reply-end ", result.stderr), result.stderr[-2000:]  # a turn was answered
+    assert "heard:" not in result.stdout and "reply:" not in result.stdout, result.stdout
+    assert "capital" not in (result.stdout + result.stderr).lower()
+
+
+def test_control_characters_do_not_break_piper(real_parts) -> None:
+    """Issue 8: an announce with a NUL in it failed in piper ("embedded null character")."""
+    tts = real_parts.parts["tts"]
+    assert len(tts.synthesize("Dinner\x00 is\x07 ready")) > tts.sample_rate // 2
+    assert len(tts.synthesize("\x00\x01\x1b")) == 0
+
+
 def test_wake_word_alone_gives_no_reply(wavs) -> None:
     result = homeplm_cli("run", "--input", str(wavs["wake_only"]), "--output", "none")
     assert result.returncode == 0, result.stderr[-2000:]

@@ -16,6 +16,18 @@ from homeplm.models import resolve, shipped_voice_path
 
 _LOGGER = logging.getLogger(__name__)
 
+# C0 control characters (and DEL) are not speech, and a NUL makes piper fail ("embedded null
+# character"): the separators that act as whitespace become a space, the rest go. \n and \t stay.
+_SPACES = "\v\f\r\x1c\x1d\x1e\x1f"
+_CONTROL = {
+    code: (" " if chr(code) in _SPACES else None) for code in (*range(0x20), 0x7F) if chr(code) not in "\n\t"
+}
+
+
+def clean_text(text: str) -> str:
+    """Text as piper can take it: control characters out (an announce can carry anything)."""
+    return text.translate(_CONTROL)
+
 
 def _config_path(voice: Path) -> Path:
     config = voice.with_name(voice.name + ".json")
@@ -46,7 +58,8 @@ class PiperTts:
         _LOGGER.info("Piper voice %s loaded (%d Hz)", self.name, self.sample_rate)
 
     def synthesize(self, text: str) -> np.ndarray:
-        if not text.strip():
+        text = clean_text(text)
+        if not text.strip():  # nothing but control characters, too: nothing to say, no error
             return np.zeros(0, dtype=np.int16)
         with self._lock:
             try:

@@ -51,9 +51,47 @@ def list_devices() -> list[dict[str, Any]]:
 
 def _describe(devices: list[dict[str, Any]], kind: Kind) -> str:
     usable = [d for d in devices if d[f"max_{kind}_channels"] > 0]
+    if not devices:
+        return f"no {kind} devices exist ({_NONE_AT_ALL})"
     if not usable:
         return f"no {kind} devices exist"
     return f"{kind} devices: " + "; ".join(f"{d['index']}: {d['name']}" for d in usable)
+
+
+_NONE_AT_ALL = "PortAudio finds no audio devices at all: no sound card, or no sound server running"
+# How to run without the device, said with every "no such device" error.
+_WITHOUT = {
+    "input": "To run without a microphone: `--input question.wav` (or `--input -`, raw PCM on stdin)",
+    "output": "To run without a speaker: `--output none` or `--output reply.wav`",
+}
+
+
+def _hint(kind: Kind) -> str:
+    return f"{_WITHOUT[kind]}; `homeplm devices` lists the audio devices"
+
+
+def require_device(spec: str | int, kind: Kind) -> int | None:
+    """find_device, and for "default" also that PortAudio has a default device of this kind: a box
+    without a microphone or speaker is told so (with the devices that exist) before models load."""
+    device = find_device(spec, kind)
+    if device is None:
+        _require_default(kind)
+    return device
+
+
+def _require_default(kind: Kind) -> None:
+    devices = list_devices()
+    if any(d["is_default_in" if kind == "input" else "is_default_out"] for d in devices):
+        return
+    other: Kind = "output" if kind == "input" else "input"
+    if any(d[f"max_{kind}_channels"] > 0 for d in devices):
+        problem = f"no default audio {kind} device; {_describe(devices, kind)}: set {kind}.device to one"
+    elif devices:
+        exist = _describe(devices, other)
+        problem = f"no audio {kind} device; the devices that exist are {other} only ({exist})"
+    else:
+        problem = f"no audio {kind} device: {_NONE_AT_ALL}"
+    raise _error(kind)(f"{problem}. {_hint(kind)}", code=f"no_{kind}_device")
 
 
 def find_device(spec: str | int, kind: Kind) -> int | None:
@@ -73,7 +111,9 @@ def find_device(spec: str | int, kind: Kind) -> int | None:
             if spec.lower() in device["name"].lower() and device[channels] > 0:
                 return int(device["index"])
         problem = f"No {kind} device whose name contains {spec!r}"
-    raise _error(kind)(f"{problem}; {_describe(devices, kind)}", code=f"{kind}_device_not_found")
+    raise _error(kind)(
+        f"{problem}; {_describe(devices, kind)}. {_hint(kind)}", code=f"{kind}_device_not_found"
+    )
 
 
 def _pick_rate(device: int | None, kind: Kind, wanted: int) -> int:
@@ -88,6 +128,8 @@ def _pick_rate(device: int | None, kind: Kind, wanted: int) -> int:
         rate = int(sd.query_devices(device, kind)["default_samplerate"])
         check(device=device, channels=1, dtype="int16", samplerate=rate)
     except (sd.PortAudioError, ValueError) as err:
+        if device is None:
+            _require_default(kind)  # "Error querying device -1": say that there is no device
         raise _error(kind)(f"The {kind} device cannot record/play 16-bit mono: {err}") from err
     _LOGGER.info("The %s device does not take %d Hz; using %d Hz", kind, wanted, rate)
     return rate
@@ -204,7 +246,7 @@ class SpeakerSink:
 
     def __init__(self, settings: OutputSettings) -> None:
         self._volume = settings.volume
-        device = find_device(settings.device, "output")
+        device = require_device(settings.device, "output")
         self.sample_rate = _pick_rate(device, "output", settings.sample_rate)
         try:
             self._stream = sd.OutputStream(
