@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import json
 import logging
 import sys
@@ -23,9 +24,10 @@ from homeplm.explain import render as render_explain
 from homeplm.fileio import NullSink, RawStdinSource, WavFileSink, WavFileSource, load_wav_16k
 from homeplm.listener import Listener
 from homeplm.logs import log_event, setup_logging
-from homeplm.paths import control_socket
+from homeplm.paths import control_socket, state_dir
 from homeplm.pipeline import Pipeline, Stage
 from homeplm.stages import AudioSink, AudioSource
+from homeplm.warmup import StartupMarks
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -77,10 +79,11 @@ async def cmd_run(args: argparse.Namespace) -> int:
     house = None
     parts: dict[str, Any] = {}
     pipeline = None
+    live = source is None or args.input == "-"
+    marks = _startup_marks(settings) if live else None
     try:
-        pipeline, parts = await assistant.start(settings, assistant.PART_NAMES, emit, sink)
+        pipeline, parts = await assistant.start(settings, assistant.PART_NAMES, emit, sink, marks)
         listener = Listener(pipeline, parts["wake"], emit)
-        live = source is None or args.input == "-"
         if settings.mqtt.host:
             house = await _start_house(settings, pipeline, emit, listener if live else None, parts)
         if not live:
@@ -97,6 +100,8 @@ async def cmd_run(args: argparse.Namespace) -> int:
             watchdog = asyncio.create_task(sdnotify.watchdog_loop())
             _reload_on_hangup(args, settings, pipeline, listener, parts.get("memory"))
             sdnotify.ready("listening")
+            if marks is not None:
+                marks.started()
             try:
                 if source is not None:
                     await listener.run(source)
@@ -116,6 +121,16 @@ async def cmd_run(args: argparse.Namespace) -> int:
         await assistant.shutdown(pipeline, parts)
     failed = [t for t in listener.turns if t.outcome == "error"]
     return 1 if failed else 0
+
+
+def _startup_marks(settings: Settings) -> StartupMarks:
+    """The daemon runs each model once at start-up, marked in the state directory, so a native
+    crash (SIGILL) happens then and the next start names the part; faulthandler puts the Python
+    stack of such a crash on stderr (the journal)."""
+    faulthandler.enable()
+    marks = StartupMarks(state_dir(settings))
+    marks.report_previous()
+    return marks
 
 
 def _reload_on_hangup(

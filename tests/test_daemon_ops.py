@@ -82,3 +82,37 @@ def test_notify_reload_and_stop(tmp_path: Path) -> None:
         notify.close()
     assert daemon.returncode == 0
     assert "Traceback" not in log.read_text()
+
+
+def test_the_start_after_a_native_crash_names_the_part(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    # A real native crash inside the block the daemon marks while it loads and first runs the LLM.
+    crash = (
+        "import os, signal, sys\nfrom pathlib import Path\nfrom homeplm.warmup import StartupMarks\n"
+        "with StartupMarks(Path(sys.argv[1])).loading('llm'):\n    os.kill(os.getpid(), signal.SIGILL)\n"
+    )
+    died = subprocess.run([sys.executable, "-c", crash, str(state)], cwd=REPO, capture_output=True)
+    assert died.returncode == -signal.SIGILL
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify.sock"))
+    notify.settimeout(1.0)
+    env = {**os.environ, "STATE_DIRECTORY": str(state), "NOTIFY_SOCKET": str(tmp_path / "notify.sock")}
+    log = tmp_path / "daemon.log"
+    cmd = [sys.executable, "-m", "homeplm", "run", "--input", "-", "--output", "none"]
+    with log.open("wb") as err:
+        daemon = subprocess.Popen(cmd, cwd=REPO, env=env, stdin=subprocess.PIPE, stderr=err)
+    try:
+        receive(notify, "READY=1")
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=30)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+        notify.close()
+    text = log.read_text()
+    assert "the last start ended while loading or first running: llm" in text
+    assert "homeplm doctor" in text and "HOMEPLM_LLAMA_BUILD=baseline" in text
+    assert not list((state / "starting").iterdir())  # every part loaded and ran: no mark left
+    assert not (state / "start-crashes").exists()  # READY resets the count
+    assert daemon.returncode == 0
