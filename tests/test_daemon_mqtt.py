@@ -118,6 +118,18 @@ def test_daemon_in_the_house(broker, tmp_path: Path, real_parts) -> None:
         watch.publish("homeplm/homeplm/mute/set", "ON")
         watch.wait(lambda m: m[0] == "homeplm/homeplm/mute" and m[1] == b"ON")
 
+        # Quick wake word selects: the last one is loaded, and that is what the daemon says.
+        for name in ("alexa", "hey_mycroft", "okay_nabu"):
+            watch.publish("homeplm/homeplm/wake_word/set", name)
+        watch.wait(lambda m: m[0] == "homeplm/homeplm/wake_word" and m[1] == b"okay_nabu", timeout=60)
+
+        # `homeplm devices --mqtt` beside the daemon (same configured client id) knocks nobody off.
+        listed = homeplm_cli("devices", "--mqtt", "--config", str(config), state_dir=state, timeout=60)
+        assert listed.returncode == 0 and "Kettle" in listed.stdout, listed.stderr
+        watch.clear()
+        watch.publish("homeplm/homeplm/mute/set", "OFF")
+        watch.wait(lambda m: m[0] == "homeplm/homeplm/mute" and m[1] == b"OFF")
+
         # The broker restarts: availability and discovery come back.
         watch.stop()
         broker.stop()
@@ -133,6 +145,8 @@ def test_daemon_in_the_house(broker, tmp_path: Path, real_parts) -> None:
         err = daemon.stderr.read().decode()
     assert daemon.returncode == 0, err[-3000:]
     assert "Traceback" not in err
+    assert err.count("MQTT disconnected") == 1, err[-3000:]  # the broker restart, nothing else
+    assert "wake word is now okay_nabu" in err
     watch.wait(lambda m: m[0] == "homeplm/homeplm/availability" and m[1] == b"offline")
     watch.stop()
 

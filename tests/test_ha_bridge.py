@@ -39,7 +39,7 @@ class FakeControl:
     def set_private(self, private: bool) -> None:
         self._set("private", private)
 
-    def set_wake_word(self, name: str) -> None:
+    async def set_wake_word(self, name: str) -> None:
         self._set("wake_word", name)
 
     def set_sensitivity(self, threshold: float) -> None:
@@ -146,14 +146,14 @@ async def test_commands_reach_the_assistant(broker) -> None:
     rig.send("ask", "what time is it")
     rig.send("forget_last", "PRESS")
     await wait_for(lambda: len(rig.control.calls) == 8)
-    assert rig.control.calls[:5] == [
+    assert [c for c in rig.control.calls if c[0] in ("muted", "private", "sensitivity", "volume")] == [
         ("muted", True),
         ("private", True),
-        ("wake_word", "alexa"),
         ("sensitivity", 0.6),
         ("volume", 1.5),
     ]
-    assert set(rig.control.calls[5:]) == {
+    assert {c for c in rig.control.calls if c[0] not in ("muted", "private", "sensitivity", "volume")} == {
+        ("wake_word", "alexa"),  # a model loads in the background: it settles in its own time
         ("announce", "dinner is ready"),
         ("ask", "what time is it"),
         ("forget_last",),

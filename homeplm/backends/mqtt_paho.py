@@ -10,6 +10,9 @@ import asyncio
 import functools
 import logging
 import os
+import re
+import secrets
+import socket
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -19,6 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from homeplm.config.schema import MqttSettings
 from homeplm.errors import HomeplmError
+from homeplm.mqtt.payloads import WarnLimiter, preview
 from homeplm.mqtt.types import MessageHandler, MqttMessage
 
 _LOGGER = logging.getLogger(__name__)
@@ -30,6 +34,23 @@ _MAX_PENDING = 1000
 # QoS 1 messages paho keeps while the broker is away (QoS 0 ones it would drop).
 _MAX_QUEUED = 500
 _STOP_TIMEOUT_S = 2.0
+# MQTT 3.1.1 promises client ids of up to 23 characters; mosquitto takes longer ones too.
+_CLIENT_ID_MAX = 23
+
+
+def unique_client_id(base: str) -> str:
+    """`<base>-<host>-<pid>-<random>`, shortened towards 23 characters by cutting the host name.
+
+    The broker drops a client when another connects with the same id: `homeplm devices --mqtt`
+    beside the daemon, or two daemons on one broker, would knock each other off for ever.
+    """
+    base = base or "homeplm"
+    tail = f"{os.getpid()}-{secrets.token_hex(2)}"
+    host = re.sub(r"[^0-9A-Za-z]", "", socket.gethostname().split(".")[0])
+    room = _CLIENT_ID_MAX - len(base) - len(tail) - 2
+    if host and room >= 4:
+        return f"{base}-{host[:room]}-{tail}"
+    return f"{base}-{tail}"
 
 
 def _guarded(func: _F) -> _F:
@@ -59,13 +80,15 @@ class PahoLink:
         self._lock = threading.Lock()
         self._pending = 0
         self.dropped = 0  # messages dropped because the loop fell behind
-        self._warned_big: set[str] = set()
+        self._big_warnings = WarnLimiter(_LOGGER)  # network thread only
+        self._handler_errors = WarnLimiter(_LOGGER, level=logging.ERROR)  # loop thread only
         self._started = False
+        self.client_id = unique_client_id(settings.client_id)
         self._client = self._make_client()
 
     def _make_client(self) -> mqtt.Client:
         settings = self._settings
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=settings.client_id)
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id)
         if settings.username:
             client.username_pw_set(settings.username, os.environ.get(settings.password_env) or None)
         if settings.tls:
@@ -141,7 +164,9 @@ class PahoLink:
         if reason.is_failure:
             _LOGGER.warning("MQTT broker %s refused the connection: %s", self._settings.host, reason)
             return
-        _LOGGER.info("MQTT connected to %s:%s", self._settings.host, self._settings.port)
+        _LOGGER.info(
+            "MQTT connected to %s:%s as %s", self._settings.host, self._settings.port, self.client_id
+        )
         client.publish(self._availability, "online", qos=1, retain=True)
         with self._lock:
             patterns = list(self._subscriptions)
@@ -164,14 +189,13 @@ class PahoLink:
     def _handle_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         topic = message.topic
         if len(message.payload) > self._settings.max_payload_bytes:
-            if topic not in self._warned_big:
-                self._warned_big.add(topic)
-                _LOGGER.warning(
-                    "MQTT payload on %s is %d bytes (limit %d): dropped",
-                    topic,
-                    len(message.payload),
-                    self._settings.max_payload_bytes,
-                )
+            self._big_warnings.warn(
+                topic,
+                "MQTT payload on %s is %d bytes (limit %d): dropped",
+                preview(topic),
+                len(message.payload),
+                self._settings.max_payload_bytes,
+            )
             return
         with self._lock:
             if self._pending >= _MAX_PENDING:
@@ -206,5 +230,14 @@ class PahoLink:
         for handler in matching:
             try:
                 handler(message)
-            except Exception:
-                _LOGGER.exception("MQTT handler for %s failed", message.topic)
+            except Exception as err:
+                # Handlers check what they receive; one that still fails on some payload says so in
+                # one line (a traceback per hostile message would flood the log), once per topic.
+                self._handler_errors.warn(
+                    message.topic,
+                    "MQTT handler for %s failed: %s: %s (payload %s)",
+                    preview(message.topic),
+                    type(err).__name__,
+                    preview(err),
+                    preview(message.payload),
+                )

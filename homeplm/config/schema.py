@@ -187,6 +187,8 @@ class MqttSettings:
     tls: bool = False
     # CA certificate file for TLS (null: the system's).
     tls_ca: str | None = None
+    # Prefix of the MQTT client id: "-<host>-<pid>-<random>" is added, so two processes (the daemon
+    # and `homeplm devices --mqtt`, or two boxes) never knock each other off the broker.
     client_id: str = "homeplm"
     keepalive_s: Annotated[int, Range(5, 600)] = 30
     # homeplm's own topics: <topic_prefix>/<node_id>/...

@@ -14,7 +14,7 @@ import math
 
 from homeplm.house.discovery import Device
 from homeplm.house.registry import DeviceRegistry
-from homeplm.house.templates import TemplateFailed, render
+from homeplm.house.templates import TemplateFailed, TemplateOverBudget, render
 from homeplm.mqtt.types import MqttLink
 
 _LOGGER = logging.getLogger(__name__)
@@ -97,10 +97,17 @@ class DeviceActions:
         if topic is None:
             return []
         if template and template in device.templates:
+            broken = ActionRefused(f"The {device.name} has a broken command template.")
+            if device.template_disabled(template):
+                raise broken
             try:
                 value = render(device.templates[template], value)
             except TemplateFailed as err:
-                raise ActionRefused(f"The {device.name} has a broken command template.") from err
+                over = isinstance(err, TemplateOverBudget)
+                device.template_result(template, over_budget=over)
+                _LOGGER.warning("%s of %s failed: %s", template, device.id, err)
+                raise broken from None
+            device.template_result(template, over_budget=False)
         return [(topic, value)]
 
     def _onoff(self, device: Device, action: str) -> list[Publication]:

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from homeplm.mqtt.payloads import clean_text
+
 COMPONENTS = frozenset({"light", "switch", "cover", "lock", "climate", "fan", "sensor", "binary_sensor"})
 
 # The common abbreviations of Home Assistant's MQTT discovery (components/mqtt/abbreviations.py).
@@ -71,6 +73,7 @@ _PAYLOAD_DEFAULTS = {
 }  # fmt: skip
 DEFAULT_MODES = ("auto", "off", "cool", "heat", "dry", "fan_only")
 MAX_TEXT = 200  # names and areas longer than this are cut
+TEMPLATE_STRIKES = 2
 _TOPIC_CHARS = re.compile(r"^[^#+\x00]{1,512}$")
 
 
@@ -100,10 +103,23 @@ class Device:
     position_range: tuple[int, int] = (0, 100)  # (closed, open)
     unit: str | None = None
     state: dict[str, str | None] = field(default_factory=dict)  # role → value (None: unknown)
+    # Renders in a row over the work budget, by template (role or command template key).
+    over_budget: dict[str, int] = field(default_factory=dict)
 
     @property
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
+
+    def template_disabled(self, key: str) -> bool:
+        """Twice over budget in a row (once could be a pause of the machine's): never rendered again,
+        until the device's config is published anew."""
+        return self.over_budget.get(key, 0) >= TEMPLATE_STRIKES
+
+    def template_result(self, key: str, over_budget: bool) -> None:
+        if over_budget:
+            self.over_budget[key] = self.over_budget.get(key, 0) + 1
+        else:
+            self.over_budget.pop(key, None)
 
 
 def expand(config: dict[str, Any]) -> dict[str, Any]:
@@ -112,9 +128,13 @@ def expand(config: dict[str, Any]) -> dict[str, Any]:
     base = out.pop("~", None)
     if isinstance(out.get("device"), dict):
         out["device"] = {DEVICE_ABBREVIATIONS.get(k, k): v for k, v in out["device"].items()}
+    elif "device" in out:
+        del out["device"]  # "device": "x" — not a device
     if isinstance(out.get("availability"), list):
         items = [a for a in out["availability"] if isinstance(a, dict)]
         out["availability"] = [{ABBREVIATIONS.get(k, k): v for k, v in a.items()} for a in items]
+    elif "availability" in out:
+        del out["availability"]  # "availability": "online" — Home Assistant wants a list
     if isinstance(base, str):
         for key, value in list(out.items()):
             if key.endswith("_topic") and isinstance(value, str):
@@ -134,21 +154,35 @@ def _tilde(value: str, base: str) -> str:
 
 
 def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, (dict, list)):
+    """A name or label: spoken and shown, so one line of printable text, or None."""
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         return None
-    text = " ".join(str(value).split())[:MAX_TEXT]
+    text = " ".join(clean_text(str(value)[: MAX_TEXT * 4]).split())[:MAX_TEXT]
     return text or None
+
+
+def _payload(value: Any, default: str) -> str:
+    """A payload to send or compare: a string or a number, else the default."""
+    if isinstance(value, str):
+        return value[:MAX_TEXT]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return default
 
 
 def _topic(value: Any) -> str | None:
     return value if isinstance(value, str) and _TOPIC_CHARS.match(value) else None
 
 
-def _int(value: Any, default: int) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+def _int(value: Any, default: int, lo: int = -(10**6), hi: int = 10**6) -> int:
+    """An integer setting within lo..hi (a device's scale or range), else the default."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return default
+    try:
+        number = int(value)
+    except (ValueError, OverflowError):  # "abc", Infinity, NaN
+        return default
+    return number if lo <= number <= hi else default
 
 
 def combine_names(entity: str | None, device: str | None) -> str | None:
@@ -168,7 +202,7 @@ def parse_config(component: str, object_path: str, payload: dict[str, Any]) -> D
     dev: dict[str, Any] = cfg["device"] if isinstance(cfg.get("device"), dict) else {}
     entity_name, device_name = _text(cfg.get("name")), _text(dev.get("name"))
     name = combine_names(entity_name, device_name) or _text(cfg.get("object_id"))
-    name = name or object_path.rsplit("/", 1)[-1].replace("_", " ")
+    name = name or _text(object_path.rsplit("/", 1)[-1].replace("_", " ")) or component
     aliases = tuple(n for n in (entity_name, device_name) if n and n != name and len(n.split()) > 1)
     commands = {k: t for k in COMMAND_KEYS if (t := _topic(cfg.get(k)))}
     states = {role: t for role, (key, _) in STATE_ROLES.items() if (t := _topic(cfg.get(key)))}
@@ -181,10 +215,10 @@ def parse_config(component: str, object_path: str, payload: dict[str, Any]) -> D
                 templates[role] = cfg[key]
                 break
     templates |= {k: cfg[k] for k in _TEMPLATE_KEYS if isinstance(cfg.get(k), str)}
-    payloads = {k: str(cfg.get(k, d)) for k, d in _PAYLOAD_DEFAULTS.items()}
-    payloads["state_on"] = str(cfg.get("state_on", payloads["payload_on"]))
-    payloads["state_off"] = str(cfg.get("state_off", payloads["payload_off"]))
-    modes = cfg.get("modes")
+    payloads = {k: _payload(cfg.get(k), d) for k, d in _PAYLOAD_DEFAULTS.items()}
+    payloads["state_on"] = _payload(cfg.get("state_on"), payloads["payload_on"])
+    payloads["state_off"] = _payload(cfg.get("state_off"), payloads["payload_off"])
+    modes = list(map(_text, cfg["modes"][:50])) if isinstance(cfg.get("modes"), list) else None
     device = Device(
         id=_text(cfg.get("unique_id")) or f"{component}/{object_path}",
         component=component,
@@ -198,7 +232,7 @@ def parse_config(component: str, object_path: str, payload: dict[str, Any]) -> D
         templates=templates,
         schema="json" if cfg.get("schema") == "json" else "default",
         brightness_scale=max(1, _int(cfg.get("brightness_scale"), 255)),
-        modes=tuple(str(m) for m in modes) if isinstance(modes, list) else DEFAULT_MODES,
+        modes=tuple(m for m in modes if m) if modes is not None else DEFAULT_MODES,
         speed_range=(_int(cfg.get("speed_range_min"), 1), _int(cfg.get("speed_range_max"), 100)),
         position_range=(_int(cfg.get("position_closed"), 0), _int(cfg.get("position_open"), 100)),
         unit=_text(cfg.get("unit_of_measurement") or cfg.get("temperature_unit")),

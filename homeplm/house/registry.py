@@ -8,16 +8,21 @@ device actions may publish to.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from homeplm.config.schema import MqttSettings
 from homeplm.house.discovery import COMPONENTS, Device, DiscoveryError, parse_config
 from homeplm.house.statestream import StateStream
-from homeplm.house.templates import TemplateFailed, decode_json, render
+from homeplm.house.templates import TemplateFailed, TemplateOverBudget, decode_json, render
+from homeplm.mqtt.payloads import WarnLimiter, clean_text, loads_json, preview
 from homeplm.mqtt.types import MqttLink, MqttMessage
 
 _LOGGER = logging.getLogger(__name__)
+
+# More devices than any house has: beyond this, new configs (a flood of made-up ones) are ignored.
+MAX_DEVICES = 5000
+# State topics subscribed to (never unsubscribed: a device removed may come back); the same for them.
+MAX_STATE_TOPICS = 4 * MAX_DEVICES
 
 
 class DeviceRegistry:
@@ -31,7 +36,7 @@ class DeviceRegistry:
         self._by_config: dict[str, str] = {}  # config topic → device id
         self._routes: dict[str, set[tuple[str, str]]] = {}  # state topic → {(device id, role)}
         self._subscribed: set[str] = set()
-        self._warned: set[str] = set()
+        self._warnings = WarnLimiter(_LOGGER)
         self.statestream = (
             StateStream(settings.statestream_prefix, self._warn_once, settings.max_payload_bytes)
             if settings.statestream_prefix
@@ -68,12 +73,16 @@ class DeviceRegistry:
 
     # -- incoming ------------------------------------------------------------------------------
     def _warn_once(self, topic: str, reason: str) -> None:
-        if topic not in self._warned:
-            if len(self._warned) < 10000:
-                self._warned.add(topic)
-            _LOGGER.warning("ignoring MQTT message on %r: %s", topic[:200], reason)
+        """One line per topic (per hour), never a traceback: the sender is not ours to debug."""
+        self._warnings.warn(topic, "ignoring MQTT message on %s: %s", preview(topic), reason)
 
     def _on_config(self, msg: MqttMessage) -> None:
+        try:
+            self._config(msg)
+        except Exception as err:  # a payload no check foresaw: still one line, and the house goes on
+            self._warn_once(msg.topic, f"unexpected {type(err).__name__}: {preview(err)}")
+
+    def _config(self, msg: MqttMessage) -> None:
         parts = msg.topic.split("/")[len(self.prefix.split("/")) :]
         if len(parts) not in (3, 4) or parts[-1] != "config":
             return
@@ -88,12 +97,15 @@ class DeviceRegistry:
             self._warn_once(msg.topic, f"component {component[:40]!r} is not handled")
             return
         try:
-            config = json.loads(msg.payload)
+            config = loads_json(msg.payload)
             if not isinstance(config, dict):
                 raise DiscoveryError("config is not a JSON object")
             device = parse_config(component, object_path, config)
-        except (ValueError, UnicodeDecodeError) as err:  # DiscoveryError is a ValueError
-            self._warn_once(msg.topic, f"bad discovery config: {str(err)[:200]}")
+        except ValueError as err:  # BadPayload and DiscoveryError are ValueErrors
+            self._warn_once(msg.topic, f"bad discovery config: {preview(err)}")
+            return
+        if msg.topic not in self._by_config and len(self._devices) >= MAX_DEVICES:
+            self._warn_once("#too-many-devices", f"more than {MAX_DEVICES} devices; new ones are ignored")
             return
         self._remove(msg.topic)
         self._devices[device.id] = device
@@ -101,9 +113,13 @@ class DeviceRegistry:
         for role, topic in device.state_topics.items():
             device.state.setdefault(role, None)
             self._routes.setdefault(topic, set()).add((device.id, role))
-            if topic not in self._subscribed:
-                self._subscribed.add(topic)
-                self.link.subscribe(topic, self._on_state)
+            if topic in self._subscribed:
+                continue
+            if len(self._subscribed) >= MAX_STATE_TOPICS:
+                self._warn_once("#too-many-topics", f"more than {MAX_STATE_TOPICS} state topics; no more")
+                continue
+            self._subscribed.add(topic)
+            self.link.subscribe(topic, self._on_state)
         _LOGGER.info("device %s (%s) discovered", device.id, device.component)
 
     def _remove(self, config_topic: str) -> None:
@@ -117,6 +133,12 @@ class DeviceRegistry:
         _LOGGER.info("device %s removed", device.id)
 
     def _on_state(self, msg: MqttMessage) -> None:
+        try:
+            self._state(msg)
+        except Exception as err:  # as in _on_config
+            self._warn_once(msg.topic, f"unexpected {type(err).__name__}: {preview(err)}")
+
+    def _state(self, msg: MqttMessage) -> None:
         routes = self._routes.get(msg.topic)
         if not routes:
             return
@@ -124,28 +146,48 @@ class DeviceRegistry:
             self._warn_once(msg.topic, f"payload over {self.settings.max_payload_bytes} bytes")
             return
         text = msg.payload.decode("utf-8", "replace")
-        for device_id, role in routes:
+        for device_id, role in list(routes):
             device = self._devices.get(device_id)
             if device is not None:
                 self._update(device, role, text, msg.topic)
 
     def _update(self, device: Device, role: str, text: str, topic: str) -> None:
         if device.component == "light" and device.schema == "json" and role == "state":
-            data = decode_json(text)
-            if not isinstance(data, dict):
-                self._warn_once(topic, "json light state is not a JSON object")
-                device.state["state"] = None
-                return
-            device.state["state"] = str(data["state"]) if "state" in data else device.state.get("state")
-            if isinstance(data.get("brightness"), (int, float)):
-                device.state["brightness"] = str(data["brightness"])
+            self._update_json_light(device, text, topic)
             return
         template = device.templates.get(role)
         if template is None:
-            device.state[role] = text[:255]
+            device.state[role] = _state_text(text)
+            return
+        if device.template_disabled(role):
+            device.state[role] = None  # rendering it again would cost the same
             return
         try:
-            device.state[role] = render(template, text)
-        except TemplateFailed as err:
-            self._warn_once(f"{topic}#{device.id}#{role}", f"template failed: {str(err)[:200]}")
+            device.state[role] = _state_text(render(template, text))
+        except TemplateOverBudget as err:
+            device.template_result(role, over_budget=True)
             device.state[role] = None
+            self._warn_once(f"{topic}#{device.id}#{role}", f"template over its budget ({err}); ignored")
+        except TemplateFailed as err:
+            device.template_result(role, over_budget=False)
+            self._warn_once(f"{topic}#{device.id}#{role}", f"template failed: {preview(err)}")
+            device.state[role] = None
+        else:
+            device.template_result(role, over_budget=False)
+
+    def _update_json_light(self, device: Device, text: str, topic: str) -> None:
+        data = decode_json(text)
+        if not isinstance(data, dict):
+            self._warn_once(topic, "json light state is not a JSON object")
+            device.state["state"] = None
+            return
+        state = data.get("state")
+        if isinstance(state, (str, int, float)) and not isinstance(state, bool):
+            device.state["state"] = _state_text(str(state))
+        if isinstance(data.get("brightness"), (int, float)) and not isinstance(data["brightness"], bool):
+            device.state["brightness"] = str(data["brightness"])
+
+
+def _state_text(text: str) -> str:
+    """A state as it is kept, compared and spoken: printable, at most 255 characters."""
+    return clean_text(text[:1024])[:255]

@@ -7,11 +7,11 @@ through their topics.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 
 from homeplm.house.discovery import MAX_TEXT, Device
+from homeplm.mqtt.payloads import BadPayload, clean_text, loads_json, preview
 from homeplm.mqtt.types import MqttLink, MqttMessage
 
 MAX_ENTITIES = 5000
@@ -36,6 +36,12 @@ class StateStream:
         return self._entities.get(entity_id)
 
     def _on_message(self, msg: MqttMessage) -> None:
+        try:
+            self._update(msg)
+        except Exception as err:  # a payload no check foresaw: one line, and the stream goes on
+            self._warn_once(msg.topic, f"unexpected {type(err).__name__}: {preview(err)}")
+
+    def _update(self, msg: MqttMessage) -> None:
         parts = msg.topic[len(self.prefix) + 1 :].split("/")
         if len(parts) != 3 or parts[2] not in _ATTRIBUTES:
             return
@@ -57,18 +63,25 @@ class StateStream:
             )  # fmt: skip
             entity.state["state"] = None
             self._entities[entity_id] = entity
-        text = msg.payload.decode("utf-8", "replace")
+        text = clean_text(msg.payload.decode("utf-8", "replace"))
         if attribute == "state":
             entity.state["state"] = text[:255] or None
             return
-        try:
-            value = json.loads(text) if text else None
-        except ValueError:
-            value = text  # older statestream versions send attributes unquoted
-        value = " ".join(str(value).split())[:MAX_TEXT] if isinstance(value, (str, int, float)) else None
+        value = _label(text)
         if attribute == "friendly_name" and value:
             entity.name = value
         elif attribute == "device_class":
             entity.device_class = value
         elif attribute == "unit_of_measurement":
             entity.unit = value
+
+
+def _label(text: str) -> str | None:
+    """An attribute (JSON, or unquoted text from older statestream versions) as one line, or None."""
+    try:
+        value = loads_json(text) if text else None
+    except BadPayload:
+        value = None if text.lstrip()[:1] in ("[", "{") else text  # broken JSON is not a name
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    return " ".join(clean_text(str(value)).split())[:MAX_TEXT] or None

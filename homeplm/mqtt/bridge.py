@@ -11,12 +11,13 @@ import json
 import logging
 import math
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Protocol
 
 from homeplm.config.schema import MqttSettings
 from homeplm.events import EventType, PipelineEvent
 from homeplm.mqtt import discovery as disco
+from homeplm.mqtt.payloads import WarnLimiter, clean_text, preview
 from homeplm.mqtt.types import MqttLink, MqttMessage
 
 _LOGGER = logging.getLogger(__name__)
@@ -24,6 +25,9 @@ _LOGGER = logging.getLogger(__name__)
 # Longest announce/ask text accepted from Home Assistant (characters).
 MAX_TEXT = 500
 MAX_JITTER_S = 5.0
+# Announcements, questions and "forget last" running or waiting at once; more are dropped (a flood
+# of them would queue speech and language-model work without end).
+MAX_BUSY = 8
 
 _STATE_OF_EVENT = {
     EventType.WAKE: "listening",
@@ -44,7 +48,7 @@ class AssistantControl(Protocol):
 
     def set_muted(self, muted: bool) -> None: ...
     def set_private(self, private: bool) -> None: ...
-    def set_wake_word(self, name: str) -> None: ...
+    async def set_wake_word(self, name: str) -> None: ...  # returns once this request is settled
     def set_sensitivity(self, threshold: float) -> None: ...
     def set_volume(self, volume: float) -> None: ...
     async def announce(self, text: str) -> None: ...
@@ -57,12 +61,17 @@ class BadCommand(ValueError):
 
 
 def _switch(payload: str) -> bool:
-    return {"ON": True, "OFF": False}[payload]  # KeyError: a bad payload
+    if payload not in ("ON", "OFF"):
+        raise BadCommand("expected ON or OFF")
+    return payload == "ON"
 
 
 def _number(lo: float, hi: float) -> Callable[[str], float]:
     def parse(payload: str) -> float:
-        value = float(payload)  # ValueError: "banana"
+        try:
+            value = float(payload)
+        except ValueError:
+            raise BadCommand("not a number") from None
         if not math.isfinite(value) or not lo - 1e-9 <= value <= hi + 1e-9:
             raise BadCommand(f"outside {lo}..{hi}")
         return min(max(value, lo), hi)
@@ -77,9 +86,11 @@ def _option(payload: str) -> str:
 
 
 def _text(payload: str) -> str:
-    if not payload.strip():
+    """Text to speak or answer: no control characters (a NUL would reach the synthesiser)."""
+    text = clean_text(payload[: MAX_TEXT * 4]).strip()
+    if not text:
         raise BadCommand("empty text")
-    return payload.strip()[:MAX_TEXT]
+    return text[:MAX_TEXT]
 
 
 def _press(payload: str) -> None:
@@ -105,8 +116,9 @@ class HomeAssistantBridge:
         self._state = "idle"
         self._speech_end_ms: dict[int, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._busy: set[asyncio.Task[None]] = set()  # the MAX_BUSY-limited ones among them
         self._rediscover: asyncio.TimerHandle | None = None
-        self._warned: set[str] = set()
+        self._warnings = WarnLimiter(_LOGGER)
 
     def start(self) -> None:
         """Subscribe to commands and HA's birth message; publish everything on every (re)connect."""
@@ -114,12 +126,12 @@ class HomeAssistantBridge:
         c = self._control
         self._command("mute", _switch, c.set_muted)
         self._command("private", _switch, c.set_private)
-        self._command("wake_word", _option, c.set_wake_word)
+        self._command("wake_word", _option, lambda name: self._spawn(self._set_wake_word(name)))
         self._command("sensitivity", _number(*disco.SENSITIVITY_RANGE[:2]), c.set_sensitivity)
         self._command("volume", _number(*disco.VOLUME_RANGE[:2]), c.set_volume)
-        self._command("announce", _text, lambda text: self._spawn(c.announce(text)))
-        self._command("ask", _text, lambda text: self._spawn(self._ask(text)))
-        self._command("forget_last", _press, lambda _: self._spawn(self._forget()))
+        self._command("announce", _text, lambda text: self._spawn(c.announce(text), busy=True))
+        self._command("ask", _text, lambda text: self._spawn(self._ask(text), busy=True))
+        self._command("forget_last", _press, lambda _: self._spawn(self._forget(), busy=True))
         self._link.subscribe(f"{s.discovery_prefix}/status", self._on_ha_status)
         self._link.on_connect(self.publish_all)
         if self._link.connected:
@@ -199,8 +211,11 @@ class HomeAssistantBridge:
         def handle(message: MqttMessage) -> None:
             try:
                 value = parse(message.payload.decode("utf-8"))
-            except (ValueError, KeyError) as err:  # BadCommand, UnicodeDecodeError too
-                self._warn_once(key, "ignored a bad %s command: %s", key, err)
+            except ValueError as err:  # BadCommand, UnicodeDecodeError
+                reason = "not UTF-8" if isinstance(err, UnicodeDecodeError) else preview(err)
+                self._warnings.warn(
+                    key, "ignored a bad %s command (%s): %s", key, reason, preview(message.payload)
+                )
                 return
             try:
                 act(value)
@@ -214,12 +229,12 @@ class HomeAssistantBridge:
 
         self._link.subscribe(disco.command_topic(self._settings, key), handle)
 
-    def _warn_once(self, key: str, msg: str, *args: object) -> None:
-        level = logging.DEBUG if key in self._warned else logging.WARNING
-        self._warned.add(key)
-        _LOGGER.log(level, msg, *args)
+    def _spawn(self, work: Coroutine[Any, Any, Any], *, busy: bool = False) -> None:
+        if busy and len(self._busy) >= MAX_BUSY:
+            work.close()
+            self._warnings.warn("#busy", "more than %d Home Assistant requests at once: dropped", MAX_BUSY)
+            return
 
-    def _spawn(self, work: Awaitable[Any]) -> None:
         async def run() -> None:
             try:
                 await work
@@ -229,6 +244,14 @@ class HomeAssistantBridge:
         task = asyncio.get_running_loop().create_task(run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if busy:
+            self._busy.add(task)
+            task.add_done_callback(self._busy.discard)
+
+    async def _set_wake_word(self, name: str) -> None:
+        """Once the model is swapped (or this request superseded), say which one is active."""
+        await self._control.set_wake_word(name)
+        self._publish_controls()
 
     async def _ask(self, text: str) -> None:
         reply = await self._control.ask(text)
