@@ -157,6 +157,10 @@ def render(figures: dict[str, Any]) -> str:
         f"| LLM time to first token, cold / warm prompt cache | {figures['ttft_cold_ms']:.0f} / "
         f"{figures['ttft_warm_ms']:.0f} ms | | |"
     )
+    lines.append(
+        f"| LLM reply speed (llama.cpp {figures['llama_build']}) | "
+        f"{figures['llm_tokens_per_s']:.0f} tokens/s | | |"
+    )
     lines += [
         f"| wake word CPU, idle listening | {figures['wake_idle_cpu_percent']:.1f} % of one core | | ≤ 5 % |",
         "| wake word CPU, idle, without the VAD gate (baseline) | "
@@ -196,6 +200,9 @@ async def run_bench(settings: Settings, config_path: Path | None, quick: bool, j
     from homeplm.llm_route import build_system_prompt
 
     ttft = bench_brain.first_token_ms(loaded.parts["llm"], build_system_prompt(settings.assistant))
+    tokens_per_s = bench_brain.decode_tokens_per_s(
+        loaded.parts["llm"], build_system_prompt(settings.assistant)
+    )
     if loaded.parts.get("memory") is not None:
         loaded.parts["memory"].close()
     scratch.cleanup()
@@ -216,6 +223,8 @@ async def run_bench(settings: Settings, config_path: Path | None, quick: bool, j
         "direct_stt_p50_ms": round(direct_stt_ms),
         "ttft_cold_ms": round(ttft["cold"]),
         "ttft_warm_ms": round(ttft["warm"]),
+        "llm_tokens_per_s": round(tokens_per_s, 1),
+        "llama_build": bench_brain.llama_build(),
         "device_command_accuracy": accuracy,
         "llm_turns": len(lat.get("llm_first_audio", [])),
         "intent_turns": len(lat.get("intent_first_audio", [])),

@@ -112,3 +112,32 @@ def first_token_ms(chat: Any, system_prompt: str) -> dict[str, float]:
         cold.append(first(question))
         warm.append(first(question + " Please be brief."))
     return {"cold": float(np.median(cold)), "warm": float(np.median(warm))}
+
+
+def decode_tokens_per_s(chat: Any, system_prompt: str, tokens: int = 48) -> float:
+    """Tokens per second while the reply streams (after the first token), median of QUESTIONS."""
+    rates = []
+    for question in QUESTIONS:
+        messages = [ChatMessage("system", system_prompt), ChatMessage("user", question + " Tell me more.")]
+        first = None
+        parts: list[str] = []
+        for delta in chat.stream_chat(messages, max_tokens=tokens):
+            if first is None:
+                first = time.perf_counter()
+            else:
+                parts.append(delta)
+        if first is None or not parts:
+            continue
+        rates.append(chat.count_tokens("".join(parts)) / max(time.perf_counter() - first, 1e-6))
+    return float(np.median(rates)) if rates else 0.0
+
+
+def llama_build() -> str:
+    """How llama.cpp was built: setup's record and the compiled-in CPU features."""
+    import llama_cpp
+
+    from homeplm.doctor_native import build_record, compiled_features
+
+    features = compiled_features(llama_cpp.llama_print_system_info().decode())
+    simd = [f for f in features if f not in ("LLAMAFILE", "OPENMP", "REPACK")]
+    return f"{build_record().get('build', 'unrecorded')} ({' '.join(simd)})"

@@ -11,6 +11,8 @@ shared pool stays free for short jobs.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import itertools
 import logging
 import queue
@@ -23,6 +25,7 @@ T = TypeVar("T")
 _LOGGER = logging.getLogger(__name__)
 _DONE = object()
 
+TRIM_AFTER_IDLE_S = 0.2
 VOICE = 0  # a person is waiting in the room
 TYPED = 1  # Home Assistant, the CLI, the control socket
 
@@ -45,14 +48,24 @@ class ModelWorker:
                 self._thread.start()
 
     def _run(self) -> None:
+        trim_pending = False
         while True:
-            _priority, _n, job = self._jobs.get()
+            try:
+                # After work, trim once the model has been idle a moment: the caller frees the
+                # result (and what it holds on to) only after the job has returned.
+                _priority, _n, job = self._jobs.get(timeout=TRIM_AFTER_IDLE_S if trim_pending else None)
+            except queue.Empty:
+                release_free_memory()
+                trim_pending = False
+                continue
             if job is _stop:
                 return
             try:
                 job()
             except BaseException:  # a job reports its own errors; the worker must live on
                 _LOGGER.exception("model worker %s: job failed", self.name)
+            del job
+            trim_pending = True
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Let the queued jobs finish, then end the thread (native libraries must not be torn down
@@ -135,6 +148,28 @@ _LAST = 1 << 30  # the stop sentinel's priority: after every queued job
 class _Failure:
     def __init__(self, error: BaseException) -> None:
         self.error = error
+
+
+def _load_malloc_trim() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to do
+        return None
+
+
+_MALLOC_TRIM = _load_malloc_trim()
+
+
+def release_free_memory() -> None:
+    """Give memory the models freed back to the system.
+
+    glibc keeps freed memory in its heaps: with piper's sentence-sized buffers a process's RSS rose
+    from 150 to 300–350 MB over 200–300 sentences and stayed there; trimmed when the model goes idle
+    it comes back to 150 MB (a trim takes well under a millisecond).
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 _WORKERS: dict[str, ModelWorker] = {}

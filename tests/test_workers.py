@@ -118,3 +118,45 @@ async def test_a_stream_closed_early_stops_the_job_and_frees_the_worker() -> Non
     assert len(produced) < 10
     assert await worker.call(lambda: "free") == "free"
     assert worker.waiting == 0
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS"))
+
+
+async def test_speech_synthesis_memory_stays_flat(real_parts) -> None:
+    """The daemon grew by ~500 MB over a long probe; piper's buffers (onnxruntime's arena, then
+    glibc's heaps keeping what was freed) were ~200 MB of it. Sentences of every length, 200 times."""
+    tts = real_parts.parts["tts"]
+    words = [
+        "the",
+        "quick",
+        "brown",
+        "fox",
+        "jumps",
+        "over",
+        "the",
+        "lazy",
+        "dog",
+        "and",
+        "then",
+        "some",
+        "more",
+        "words",
+        "to",
+        "say",
+        "today",
+    ]
+    tts_worker = workers.worker("tts")
+    await tts_worker.call(lambda: tts.synthesize("Hello there."))
+    before = _rss_mb()
+    peak = before
+    for i in range(200):
+        text = " ".join(words[: 3 + (i * 7) % 15]) + "."
+        await tts_worker.call(lambda text=text: tts.synthesize(text))
+        peak = max(peak, _rss_mb())
+    await asyncio.sleep(workers.TRIM_AFTER_IDLE_S + 0.3)  # the worker trims once the model is idle
+    after = _rss_mb()
+    print(f"\nRSS around 200 sentences: before {before:.0f} MB, peak {peak:.0f} MB, after {after:.0f} MB")
+    assert after - before < 50  # it was +130 MB and stayed there

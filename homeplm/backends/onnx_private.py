@@ -28,4 +28,20 @@ def ensure_private() -> None:
 
 ensure_private()
 
-__all__ = ["ensure_private", "onnxruntime"]
+
+def cpu_session(path: str) -> onnxruntime.InferenceSession:
+    """A CPU session without onnxruntime's memory arena.
+
+    The arena keeps the largest buffers any run has needed: with piper, whose inputs change length
+    with every sentence, the process grew by 130–200 MB over a few hundred sentences and stayed
+    there. Without it the buffers go back to malloc, and the model worker gives them back to the
+    system when idle (workers.release_free_memory); synthesis was no slower (17.2 s vs 18.2 s for
+    120 sentences on 2 cores).
+    """
+    ensure_private()
+    options = onnxruntime.SessionOptions()
+    options.enable_cpu_mem_arena = False
+    return onnxruntime.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
+
+
+__all__ = ["cpu_session", "ensure_private", "onnxruntime"]

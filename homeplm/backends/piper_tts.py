@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from pathlib import Path
 
 import numpy as np
-from piper import PiperVoice, SynthesisConfig
+from piper import PiperConfig, PiperVoice, SynthesisConfig
 
-from homeplm.backends.onnx_private import ensure_private
+from homeplm.backends.onnx_private import cpu_session
 from homeplm.config.schema import TtsSettings
 from homeplm.errors import ModelMissingError, TtsError
 from homeplm.models import resolve, shipped_voice_path
@@ -42,9 +43,10 @@ class PiperTts:
     def __init__(self, settings: TtsSettings) -> None:
         path = resolve(settings.voice, shipped_voice_path, key="tts.voice")
         config = _config_path(path)
-        ensure_private()  # piper makes its own onnxruntime session
         try:
-            self._voice = PiperVoice.load(path, config_path=config)
+            # Our own session (no memory arena: see onnx_private.cpu_session) instead of piper's.
+            voice_config = PiperConfig.from_dict(json.loads(config.read_text(encoding="utf-8")))
+            self._voice = PiperVoice(session=cpu_session(str(path)), config=voice_config)
         except Exception as err:  # onnxruntime and json errors share no base below Exception
             raise TtsError(f"Cannot load the Piper voice {path}: {err}") from err
         self.name = path.stem
