@@ -324,19 +324,33 @@ def daemon_running(path: Path) -> bool:
     return True
 
 
+def _read_line(sock: socket.socket) -> bytes:
+    """The answer line; a reset after (part of) it keeps what arrived."""
+    data = b""
+    while not data.endswith(b"\n"):
+        try:
+            chunk = sock.recv(1 << 16)
+        except ConnectionResetError:
+            if data:
+                break
+            raise
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 def call(path: Path, cmd: str, timeout_s: float = 60.0, **args: Any) -> Any:
     """Send one request to the daemon and return its result (raises ControlError on failure)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout_s)
         try:
             sock.connect(str(path))
-            sock.sendall(json.dumps({"cmd": cmd, "args": args}).encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = sock.recv(1 << 16)
-                if not chunk:
-                    break
-                data += chunk
+            try:
+                sock.sendall(json.dumps({"cmd": cmd, "args": args}).encode() + b"\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # a daemon that is busy answers and closes at once: its answer is still there
+            data = _read_line(sock)
         except BlockingIOError as err:
             raise ControlError(f"the daemon at {path} is busy; try again", code="busy") from err
         except OSError as err:

@@ -430,6 +430,7 @@ async def test_speaker_plays_applies_volume_and_stops(monkeypatch: pytest.Monkey
     from homeplm.backends import sounddevice_audio as sda
 
     monkeypatch.setattr(sda, "find_device", lambda spec, kind: None)
+    monkeypatch.setattr(sda, "require_device", lambda spec, kind: None)
     monkeypatch.setattr(sda, "_pick_rate", lambda device, kind, wanted: wanted)
     monkeypatch.setattr(sda.sd, "OutputStream", FakeOutputStream)
     sink = sda.SpeakerSink(OutputSettings(volume=0.5, sample_rate=16000))
