@@ -346,10 +346,9 @@ def call(path: Path, cmd: str, timeout_s: float = 60.0, **args: Any) -> Any:
         sock.settimeout(timeout_s)
         try:
             sock.connect(str(path))
-            try:
+            # A daemon that is busy answers and closes at once: its answer is still there to read.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 sock.sendall(json.dumps({"cmd": cmd, "args": args}).encode() + b"\n")
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # a daemon that is busy answers and closes at once: its answer is still there
             data = _read_line(sock)
         except BlockingIOError as err:
             raise ControlError(f"the daemon at {path} is busy; try again", code="busy") from err
