@@ -137,6 +137,23 @@ async def spoken_turns(
     return recorder, heard, statistics.median(direct_ms)
 
 
+def children_peak_rss_mb() -> float:
+    """Peak RSS (VmHWM) of this process's live children, in MB."""
+    me, total = str(os.getpid()), 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if fields[1] != me:  # the parent pid
+                continue
+            status = (stat.parent / "status").read_text()
+        except (OSError, IndexError):
+            continue
+        total += next(
+            (int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM")), 0
+        )
+    return total
+
+
 def render(figures: dict[str, Any]) -> str:
     rows = [
         ("LLM answer: end of speech → transcript", "llm_transcript", ""),
@@ -191,7 +208,10 @@ async def run_bench(settings: Settings, config_path: Path | None, quick: bool, j
     wake_cpu = wake_cpu_figures(loaded.parts["wake"], loaded.parts["tts"], 10.0 if quick else 30.0)
     pauses = longest_pauses(loaded.parts["vad"], loaded.parts["tts"], settings.vad.threshold)
     recorder, heard, direct_stt_ms = await spoken_turns(settings, loaded, commands)
-    assistant_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    # The memory store runs in a child process (memory/isolated.py): its peak counts too.
+    assistant_rss_mb = round(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 + children_peak_rss_mb()
+    )
     lat = turn_latencies(recorder)
     lat["intent_match"] = bench_brain.intent_match_ms()
     accuracy = bench_asr.bias_accuracy(loaded.parts["stt"]) or {}

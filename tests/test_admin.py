@@ -94,7 +94,10 @@ async def test_status_handler_reports_state_models_memory_and_turns() -> None:
     pipeline = SimpleNamespace(settings=settings)
     listener = SimpleNamespace(muted=False, turns=[object()])
     memory = SimpleNamespace(
-        private=True, count=lambda: 3, list_items=lambda kind=None, limit=None: [object()]
+        private=True,
+        count=lambda: 3,
+        stats=lambda: (3, 1),
+        list_items=lambda kind=None, limit=None: [object()],
     )
     info = {"turn_log": log, "mqtt_connected": lambda: True}
     handlers = make_handlers(pipeline, listener, memory, TurnTimer(), info)  # type: ignore[arg-type]

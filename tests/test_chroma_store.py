@@ -179,16 +179,45 @@ def test_open_memory_locks_the_state_dir_and_expires_at_open(tmp_path, monkeypat
 
     monkeypatch.setattr(homeplm.factory, "make_embedder", lambda settings: HashEmbedder(), raising=False)
     settings = Settings(paths=PathsSettings(state_dir=str(tmp_path / "state")))
-    with open_memory(settings) as memory:
+    # In this process: the patched embedder does not reach a store process.
+    with open_memory(settings, isolated=False) as memory:
         assert (tmp_path / "state" / "memory").is_dir() and (tmp_path / "state" / "memory.lock").exists()
         assert (tmp_path / "state").stat().st_mode & 0o077 == 0
         memory.store.add([replace_created(facts()[0], time.time() - 400 * 86400), facts()[1]])
         memory.remember_fact("fresh")
         with pytest.raises(HomeplmError) as info:
-            open_memory(settings)
+            open_memory(settings, isolated=False)
         assert info.value.code == "memory_locked"
-    with open_memory(settings) as memory:  # retention 365 days: the 400-day-old fact is gone
+    # Retention 365 days: the 400-day-old fact is gone.
+    with open_memory(settings, isolated=False) as memory:
         assert sorted(i.text for i in memory.list_items()) == ["fresh"]
+
+
+def test_the_store_process_holds_the_lock_and_reports_errors_as_they_were(tmp_path) -> None:
+    from homeplm.memory.isolated import IsolatedStore
+    from homeplm.memory.service import HouseholdMemory
+
+    opener = "tests.test_chroma_store:chroma_store"
+    store = IsolatedStore(opener, tmp_path / "memory")
+    with HouseholdMemory(store, MemorySettings()) as memory:
+        memory.import_items(facts())
+        assert store.pid is not None and store.pid != os.getpid()
+        assert memory.recall("when is my sister's birthday")[0].item == facts()[0]
+        assert memory.forget_ids(["f1", "nope"]) == [facts()[1]]
+        with pytest.raises(HomeplmError) as info:  # the lock is the child's: taken for this process too
+            chroma_store(tmp_path / "memory")
+        assert info.value.code == "memory_locked"
+        second = IsolatedStore(opener, tmp_path / "memory")
+        with pytest.raises(HomeplmError) as info:
+            second.count()
+        assert info.value.code == "memory_locked" and "another homeplm process" in info.value.message
+        assert second.pid is None  # the child that could not open it is gone
+    assert store.pid is None
+    reopened = chroma_store(tmp_path / "memory")  # closed: the lock is free, the items are kept
+    try:
+        assert reopened.count() == len(SENTENCES) - 1
+    finally:
+        reopened.close()
 
 
 def replace_created(item: MemoryItem, created_at: float) -> MemoryItem:

@@ -296,7 +296,9 @@ class _Pipeline(SimpleNamespace):
 
 
 def _memory() -> SimpleNamespace:
-    return SimpleNamespace(private=False, count=lambda: 0, list_items=lambda kind=None, limit=None: [])
+    return SimpleNamespace(
+        private=False, count=lambda: 0, stats=lambda: (0, 0), list_items=lambda kind=None, limit=None: []
+    )
 
 
 @pytest.fixture()

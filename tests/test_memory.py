@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -15,6 +17,7 @@ from homeplm.memory.jsonl import FACT_PROMPT, FACT_REPLY, export_items, import_i
 from homeplm.memory.ranking import rank
 from homeplm.memory.service import HouseholdMemory
 from homeplm.memory.types import MemoryItem, MemoryKind
+from homeplm.memory.worker import MemoryUnavailable
 
 DAY = 86400.0
 T0 = 1_700_000_000.0
@@ -326,3 +329,67 @@ def test_dataset_export_shape(tmp_path) -> None:
         {"role": "user", "content": "When do the bins go out?"},
         {"role": "assistant", "content": "On Tuesday evening."},
     ]
+
+
+# a store that does not answer
+
+
+class BlockingStore(InMemoryStore):
+    """add() waits until released, as a store stuck in a call (but letting other threads run)."""
+
+    def __init__(self) -> None:
+        super().__init__(HashEmbedder())
+        self.release = threading.Event()
+
+    def add(self, items) -> None:
+        if any(i.text == "block" for i in items):
+            self.release.wait(30)
+        super().add(items)
+
+
+def test_a_stuck_store_costs_callers_a_bounded_wait_and_closing_never_waits_on_it() -> None:
+    store = BlockingStore()
+    memory = HouseholdMemory(store, MemorySettings(), Clock(), timeout_s=0.3)
+    kept = memory.remember_fact("The bins go out on Monday")
+    started = time.monotonic()
+    with pytest.raises(MemoryUnavailable, match="did not finish storing a fact within 0 s"):
+        memory.remember_fact("block")
+    assert time.monotonic() - started < 1.0
+    time.sleep(0.05)
+    assert memory.unavailable() and "has not answered" in memory.unavailable()
+    started = time.monotonic()
+    for call in (memory.count, memory.stats, lambda: memory.recall("bins")):
+        with pytest.raises(MemoryUnavailable, match="restart homeplm"):
+            call()  # fails at once instead of queueing behind the stuck call
+    assert time.monotonic() - started < 0.2
+    store.release.set()  # it returns: available again, and the late write did complete
+    deadline = time.monotonic() + 5
+    while memory.unavailable() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert memory.stats() == (2, 2) and kept is not None
+    store.release.clear()
+    with pytest.raises(MemoryUnavailable):
+        memory.remember_fact("block")
+    started = time.monotonic()
+    memory.close()  # the shutdown goes on: it does not wait for the stuck call
+    assert time.monotonic() - started < 0.5 and not store.closed
+    with pytest.raises(MemoryUnavailable, match="closed"):
+        memory.count()
+    store.release.set()
+
+
+def test_calls_behind_a_busy_store_give_up_without_running_later() -> None:
+    store = BlockingStore()
+    memory = HouseholdMemory(store, MemorySettings(), Clock(), timeout_s=1.0)
+    written: list[MemoryItem | None] = []
+    writer = threading.Thread(target=lambda: written.append(memory.remember_fact("block")))
+    writer.start()
+    time.sleep(0.1)
+    with pytest.raises(MemoryUnavailable, match="busy"):
+        memory._run(lambda: store.add([item("late")]), "storing", timeout_s=0.2)
+    store.release.set()  # the first write finishes within its caller's wait
+    writer.join()
+    assert written[0] is not None and store.get(written[0].id) is not None
+    assert store.get("late") is None  # its caller was told it failed: it never ran
+    memory.close()
+    assert store.closed

@@ -4,12 +4,25 @@ Never chromadb's default embedding function (it downloads a model): every add an
 embeddings. Telemetry is off three ways: the env variable before import, the setting, and a no-op
 telemetry component in place of chromadb's (in 1.5 its PostHog client is already a no-op; this
 keeps it so should a later version bring it back).
+
+After any failed call the client is closed and a new one opened before the next call. chromadb 1.5's
+Rust core keeps a pool of SQLite connections (sqlx). When a write fails with SQLITE_FULL, SQLite rolls
+the transaction back by itself; sqlx's own ROLLBACK then fails ("no transaction is active") and sqlx
+does not lower its count of open transactions on that connection. From then on it wraps transactions
+on that connection in SAVEPOINTs, and a transaction dropped without commit, as chromadb's log purge
+does after every write (it reads embeddings_queue_config in a transaction and returns), ends in
+ROLLBACK TO SAVEPOINT, which leaves SQLite's transaction open: that connection keeps its SHARED lock
+forever, and the next write on another connection waits for the EXCLUSIVE lock without end (SQLite's
+busy handler, deep in Rust: Python cannot interrupt it). A new client means new connections.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import json
+import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -26,10 +39,14 @@ from homeplm.errors import HomeplmError
 from homeplm.memory.lock import MemoryLock
 from homeplm.memory.types import Embedder, MemoryItem, MemoryKind
 
+_LOGGER = logging.getLogger(__name__)
 COLLECTION = "memory"
 _REINDEX = "memory_reindex"
 _OPTIONAL = ("speaker", "room", "route", "question", "answer")
 _PAGE = 5000  # records per get(): SQLite allows ~32k bound variables per statement
+# Free space a write needs, checked first: a journal of the pages it changes, and the vector index.
+MIN_FREE_BYTES = 1024 * 1024
+_FREE_PER_ITEM = 8 * 1024
 
 
 class NoTelemetry(ProductTelemetryClient):
@@ -45,30 +62,69 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def _store_errors(method: _F) -> _F:
-    """chromadb's (and SQLite's) errors leave as HomeplmError(code="memory_store")."""
+    """chromadb's (and SQLite's) errors leave as HomeplmError(code="memory_store", or "disk_full"),
+    and the next call gets a new client (see the module's doc)."""
 
     @functools.wraps(method)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: ChromaStore, *args: Any, **kwargs: Any) -> Any:
         try:
-            return method(*args, **kwargs)
+            if self._broken:
+                self._reopen()
+            return method(self, *args, **kwargs)
         except HomeplmError:
             raise
         except Exception as err:
+            self._broken = True
+            if _disk_full(err):
+                raise HomeplmError(
+                    f"the disk holding the memory is full ({err}); free some space and try again",
+                    code="disk_full",
+                ) from err
             raise HomeplmError(f"memory store: {err}", code="memory_store") from err
 
     return cast(_F, wrapper)
 
 
-class ChromaStore:
-    """MemoryStore in `path` (a directory). Takes the lock `<path>.lock` first: one process only."""
+def _disk_full(err: BaseException) -> bool:
+    return (isinstance(err, OSError) and err.errno == errno.ENOSPC) or "disk is full" in str(err)
 
-    def __init__(self, path: Path, embedder: Embedder, *, lock_path: Path | None = None) -> None:
+
+class ChromaStore:
+    """MemoryStore in `path` (a directory). Takes the lock `<path>.lock` first: one process only.
+
+    Writes are refused (HomeplmError code "disk_full") while the disk has less than `min_free_bytes`
+    free (plus a little per item; 0: no check).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        embedder: Embedder,
+        *,
+        lock_path: Path | None = None,
+        min_free_bytes: int = MIN_FREE_BYTES,
+    ) -> None:
+        self._path = path
         self._embedder = embedder
+        self._min_free_bytes = min_free_bytes
+        self._client: Any = None
+        self._broken = False  # a call failed: open a new client before the next one
         self._lock = MemoryLock(lock_path or path.with_name(path.name + ".lock")).acquire()
         try:
             path.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._client = chromadb.PersistentClient(
-                path=str(path),
+            self._client = self._connect()
+            self._collection = self._open_collection()
+        except BaseException as err:
+            self._disconnect()
+            self._lock.release()
+            if isinstance(err, HomeplmError) or not isinstance(err, Exception):
+                raise
+            raise HomeplmError(f"cannot open the memory in {path}: {err}", code="memory_store") from err
+
+    def _connect(self) -> Any:
+        try:
+            return chromadb.PersistentClient(
+                path=str(self._path),
                 settings=ChromaSettings(
                     anonymized_telemetry=False,
                     allow_reset=True,
@@ -76,14 +132,42 @@ class ChromaStore:
                     chroma_telemetry_impl=_NO_TELEMETRY,
                 ),
             )
-            self._collection = self._open_collection()
-        except BaseException as err:
-            if hasattr(self, "_client"):
-                getattr(self._client, "close", lambda: None)()
-            self._lock.release()
-            if isinstance(err, HomeplmError) or not isinstance(err, Exception):
-                raise
-            raise HomeplmError(f"cannot open the memory in {path}: {err}", code="memory_store") from err
+        except BaseException:
+            _drop_cached_system(self._path)
+            raise
+
+    def _disconnect(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            # ClientAPI's stubs lack close(); the persistent client has it (it stops the system,
+            # which drops chromadb's connections).
+            with contextlib.suppress(Exception):
+                getattr(client, "close", lambda: None)()
+
+    def _reopen(self) -> None:
+        """A new client after a failed call: chromadb's old connections may be wedged (module doc)."""
+        self._disconnect()
+        self._client = self._connect()
+        self._collection = self._open_collection()
+        self._broken = False
+        _LOGGER.info("Memory store reopened after an error")
+
+    def _check_space(self, items: int) -> None:
+        """Refuse a write the disk has no room for: clearer than SQLite's error, and it never starts."""
+        if self._min_free_bytes <= 0:
+            return  # checking is off (tests of how a failed write is survived)
+        try:
+            stat = os.statvfs(self._path)
+        except OSError:
+            return  # cannot tell: let the write try (a failure is handled too)
+        free = stat.f_bavail * stat.f_frsize
+        needed = self._min_free_bytes + items * _FREE_PER_ITEM
+        if free < needed:
+            raise HomeplmError(
+                f"the disk holding the memory ({self._path}) is full: {_size(free)} free, "
+                f"{_size(needed)} needed; free some space and try again",
+                code="disk_full",
+            )
 
     def _create(self, name: str) -> Any:
         return self._client.get_or_create_collection(
@@ -114,6 +198,8 @@ class ChromaStore:
 
     @_store_errors
     def add(self, items: Sequence[MemoryItem]) -> None:
+        if items:
+            self._check_space(len(items))
         self._add_to(self._collection, items)
 
     def _add_to(self, collection: Any, items: Sequence[MemoryItem]) -> None:
@@ -183,10 +269,26 @@ class ChromaStore:
         if not self._lock.held:
             return
         try:
-            # ClientAPI's stubs lack close(); the persistent client has it (it stops the system).
-            getattr(self._client, "close", lambda: None)()
+            self._disconnect()
         finally:
             self._lock.release()
+
+
+def _drop_cached_system(path: Path) -> None:
+    """chromadb keeps one System per path in a class-level cache, and one whose start failed (say, on a
+    full disk) stays there: every later client on the path would get the broken one. We hold the path's
+    lock, so the cached one is ours to drop."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    system = SharedSystemClient._identifier_to_system.pop(str(path), None)
+    SharedSystemClient._identifier_to_refcount.pop(str(path), None)
+    if system is not None:
+        with contextlib.suppress(Exception):
+            system.stop()
+
+
+def _size(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MiB" if size >= 1024 * 1024 else f"{size // 1024} KiB"
 
 
 def _get_all(collection: Any, where: dict[str, Any] | None) -> list[MemoryItem]:

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from homeplm.memory import jsonl
 from homeplm.memory.fake import content_words
 from homeplm.memory.ranking import rank
 from homeplm.memory.types import MemoryHit, MemoryItem, MemoryKind, MemoryStore
+from homeplm.memory.worker import StoreWorker
 
 if TYPE_CHECKING:
     from homeplm.config.schema import MemorySettings, Settings
@@ -27,12 +27,26 @@ _DAY_S = 86400.0
 FORGET_SIMILARITY = 0.55
 # How many nearest items forget_about weighs by similarity (word matches are checked on all items).
 _FORGET_SCAN = 2000
+# How long a caller waits for one operation on the store. A healthy store answers in milliseconds;
+# past this it is taken as stuck (see worker.py) and the caller gets an error instead of waiting on.
+STORE_TIMEOUT_S = 30.0
+# Operations over every item (list, export, expiry, wipe) may wait this many times longer …
+_BULK_FACTOR = 4
+# … and an import this much more per item (embedding and writing one takes a few ms).
+_IMPORT_PER_ITEM_S = 0.05
+# `status` must answer within its client's 10 s, whatever the store is doing.
+STATS_WAIT_S = 5.0
+# At shutdown, the wait for operations under way before the store is closed (or its process killed).
+CLOSE_WAIT_S = 5.0
+_T = TypeVar("_T")
 
 
 class HouseholdMemory:
     """Facts and exchanges over a MemoryStore, with private mode, retention and forgetting.
 
-    Thread-safe: callers use worker threads (asyncio.to_thread); one lock keeps each operation whole.
+    Thread-safe: callers use worker threads (asyncio.to_thread). Each operation runs whole on the
+    store's own thread, one at a time; a caller waits at most `timeout_s` (longer for bulk work) and
+    then gets MemoryUnavailable, so a stuck store never holds the daemon's threads or its shutdown.
     """
 
     def __init__(
@@ -42,13 +56,26 @@ class HouseholdMemory:
         clock: Callable[[], float] = time.time,
         *,
         forget_similarity: float = FORGET_SIMILARITY,
+        timeout_s: float = STORE_TIMEOUT_S,
     ) -> None:
         self.store = store
         self.settings = settings
         self.forget_similarity = forget_similarity
+        self.timeout_s = timeout_s
         self._clock = clock
         self._private = settings.private
-        self._lock = threading.RLock()
+        self._worker = StoreWorker()
+
+    def _run(self, fn: Callable[[], _T], what: str, timeout_s: float | None = None) -> _T:
+        return self._worker.run(fn, what, self.timeout_s if timeout_s is None else timeout_s)
+
+    @property
+    def _bulk_s(self) -> float:
+        return self.timeout_s * _BULK_FACTOR
+
+    def unavailable(self) -> str | None:
+        """Why the store cannot answer now (stuck in a call), or None."""
+        return self._worker.stuck()
 
     @property
     def private(self) -> bool:
@@ -95,8 +122,7 @@ class HouseholdMemory:
         return MemoryItem(uuid.uuid4().hex, kind, text, self._clock(), speaker, room, source or "voice")
 
     def _add(self, item: MemoryItem) -> MemoryItem:
-        with self._lock:
-            self.store.add([item])
+        self._run(lambda: self.store.add([item]), f"storing a {item.kind}")
         _LOGGER.debug("Remembered %s %s: %s", item.kind, item.id, item.text)
         return item
 
@@ -105,14 +131,12 @@ class HouseholdMemory:
         limit = self.settings.max_results
         if not self.settings.enabled or limit <= 0 or not query.strip():
             return []
-        with self._lock:
-            candidates = self.store.search(query, limit=limit * 4, kinds=kinds)
+        candidates = self._run(lambda: self.store.search(query, limit=limit * 4, kinds=kinds), "recall")
         return self._rank(candidates, limit, self.settings.min_similarity)
 
     def search(self, query: str, limit: int = 10) -> list[MemoryHit]:
         """Nearest items with no relevance cut-off (for people looking through the memory)."""
-        with self._lock:
-            candidates = self.store.search(query, limit=limit)
+        candidates = self._run(lambda: self.store.search(query, limit=limit), "search")
         return self._rank(candidates, limit, -1.0)
 
     def _rank(self, candidates: list[tuple[MemoryItem, float]], limit: int, cut: float) -> list[MemoryHit]:
@@ -130,22 +154,30 @@ class HouseholdMemory:
         if not topic.strip():
             return []
         words = set(content_words(topic))
-        with self._lock:
+
+        def forget() -> list[MemoryItem]:
             found = self.store.search(topic, limit=_FORGET_SCAN)
             doomed = {item.id: item for item, similarity in found if similarity >= self.forget_similarity}
             doomed.update((item.id, item) for item in self.store.items() if _has_words(item.text, words))
             return self._delete(sorted(doomed.values(), key=lambda item: (item.created_at, item.id)))
 
+        return self._run(forget, "forgetting", self._bulk_s)
+
     def forget_ids(self, ids: Sequence[str]) -> list[MemoryItem]:
         """Delete these items; returns those that existed."""
-        with self._lock:
+
+        def forget() -> list[MemoryItem]:
             found = (self.store.get(item_id) for item_id in dict.fromkeys(ids))
             return self._delete([item for item in found if item is not None])
 
+        return self._run(forget, "forgetting")
+
     def forget_last_exchange(self) -> MemoryItem | None:
-        with self._lock:
+        def forget() -> MemoryItem | None:
             exchanges = self.store.items(kind=MemoryKind.EXCHANGE)
             return self._delete(exchanges[-1:])[0] if exchanges else None
+
+        return self._run(forget, "forgetting", self._bulk_s)
 
     def _delete(self, items: list[MemoryItem]) -> list[MemoryItem]:
         if items:
@@ -158,23 +190,31 @@ class HouseholdMemory:
         if self.settings.retention_days <= 0:
             return 0
         cutoff = self._clock() - self.settings.retention_days * _DAY_S
-        with self._lock:
+
+        def expire() -> int:
             return len(self._delete([item for item in self.store.items() if item.created_at < cutoff]))
+
+        return self._run(expire, "expiring old items", self._bulk_s)
 
     def list_items(self, kind: MemoryKind | None = None, limit: int | None = None) -> list[MemoryItem]:
         """Items newest first, at most `limit` of them."""
-        with self._lock:
-            items = self.store.items(kind=kind)[::-1]
+        items = self._run(lambda: self.store.items(kind=kind), "listing", self._bulk_s)[::-1]
         return items if limit is None else items[: max(0, limit)]
 
     def count(self) -> int:
-        with self._lock:
-            return self.store.count()
+        return self._run(self.store.count, "counting")
+
+    def stats(self) -> tuple[int, int]:
+        """(items, facts), waiting at most STATS_WAIT_S: `status` answers even when the store does not."""
+
+        def stats() -> tuple[int, int]:
+            return self.store.count(), len(self.store.items(kind=MemoryKind.FACT))
+
+        return self._run(stats, "counting", min(self.timeout_s, STATS_WAIT_S))
 
     def export_jsonl(self, path: str | Path) -> int:
         """Back up every item (lossless JSON Lines); returns how many."""
-        with self._lock:
-            items = self.store.items()
+        items = self._run(self.store.items, "exporting", self._bulk_s)
         return jsonl.export_items(items, path)
 
     def import_jsonl(self, path: str | Path) -> int:
@@ -183,26 +223,31 @@ class HouseholdMemory:
 
     def import_items(self, items: Sequence[MemoryItem]) -> int:
         """Add the items whose ids are new (importing twice adds nothing); returns how many."""
-        with self._lock:
+
+        def add_new() -> int:
             existing = {item.id for item in self.store.items()}
             new = list({item.id: item for item in items if item.id not in existing}.values())
             self.store.add(new)
-        return len(new)
+            return len(new)
+
+        return self._run(add_new, "importing", self._bulk_s + len(items) * _IMPORT_PER_ITEM_S)
 
     def export_dataset(self, path: str | Path, system_prompt: str) -> int:
         """Chat-format JSONL for fine-tuning (see jsonl.export_dataset); returns the line count."""
-        with self._lock:
-            items = self.store.items()
+        items = self._run(self.store.items, "exporting", self._bulk_s)
         return jsonl.export_dataset(items, path, system_prompt)
 
     def wipe(self) -> None:
-        with self._lock:
-            self.store.wipe()
+        self._run(self.store.wipe, "wiping", self._bulk_s)
         _LOGGER.info("Memory wiped")
 
     def close(self) -> None:
-        with self._lock:
-            self.store.close()
+        """Close the store after the operations already asked for; never waits long on a busy or stuck
+        store: a store in its own process (isolated.py) is killed then."""
+        if not self._worker.close(self.store.close, min(self.timeout_s, CLOSE_WAIT_S)):
+            kill = getattr(self.store, "kill", None)
+            if callable(kill):
+                kill()
 
     def __enter__(self) -> HouseholdMemory:
         return self
@@ -219,16 +264,29 @@ def _has_words(text: str, words: set[str]) -> bool:
     return all(any(f.startswith(w) for f in found) for w in words)
 
 
-def open_memory(settings: Settings) -> HouseholdMemory:
-    """The household memory in `<state>/memory/`, locked to this process, expired items removed."""
+def open_store(root: Path, settings: Settings) -> MemoryStore:
+    """The chromadb store in `<root>/memory/`, locked by `<root>/memory.lock`."""
     from homeplm.backends.chroma_store import ChromaStore
     from homeplm.factory import make_embedder
+
+    return ChromaStore(root / "memory", make_embedder(settings), lock_path=root / "memory.lock")
+
+
+def open_memory(settings: Settings, *, isolated: bool = True) -> HouseholdMemory:
+    """The household memory in `<state>/memory/`, locked to this process, expired items removed.
+
+    `isolated`: the store runs in a child process (see isolated.py), so that a chromadb call that
+    hangs, or runs long holding the GIL, cannot stop this process; off, it runs in this process.
+    """
+    from homeplm.memory.isolated import IsolatedStore
     from homeplm.paths import state_dir
 
     root = state_dir(settings)
-    store = ChromaStore(root / "memory", make_embedder(settings), lock_path=root / "memory.lock")
+    opener = f"{__name__}:{open_store.__name__}"
+    store = IsolatedStore(opener, root, settings) if isolated else open_store(root, settings)
     memory = HouseholdMemory(store, settings.memory)
     try:
+        memory.count()  # opens the store: a locked or broken one is reported here
         expired = memory.expire()
     except BaseException:
         memory.close()
