@@ -114,21 +114,29 @@ def first_token_ms(chat: Any, system_prompt: str) -> dict[str, float]:
     return {"cold": float(np.median(cold)), "warm": float(np.median(warm))}
 
 
-def decode_tokens_per_s(chat: Any, system_prompt: str, tokens: int = 48) -> float:
-    """Tokens per second while the reply streams (after the first token), median of QUESTIONS."""
+def decode_tokens_per_s(chat: Any, system_prompt: str, tokens: int = 96, rounds: int = 3) -> float:
+    """Tokens per second while replies stream (after each first token): all of QUESTIONS' tokens
+    over all their time, the median of `rounds` rounds (single short replies are too noisy)."""
     rates = []
-    for question in QUESTIONS:
-        messages = [ChatMessage("system", system_prompt), ChatMessage("user", question + " Tell me more.")]
-        first = None
-        parts: list[str] = []
-        for delta in chat.stream_chat(messages, max_tokens=tokens):
-            if first is None:
-                first = time.perf_counter()
-            else:
-                parts.append(delta)
-        if first is None or not parts:
-            continue
-        rates.append(chat.count_tokens("".join(parts)) / max(time.perf_counter() - first, 1e-6))
+    for _ in range(rounds):
+        count, seconds = 0, 0.0
+        for question in QUESTIONS:
+            messages = [
+                ChatMessage("system", system_prompt),
+                ChatMessage("user", question + " Tell me more."),
+            ]
+            first = None
+            parts: list[str] = []
+            for delta in chat.stream_chat(messages, max_tokens=tokens):
+                if first is None:
+                    first = time.perf_counter()
+                else:
+                    parts.append(delta)
+            if first is not None and parts:
+                count += chat.count_tokens("".join(parts))
+                seconds += time.perf_counter() - first
+        if seconds > 0:
+            rates.append(count / seconds)
     return float(np.median(rates)) if rates else 0.0
 
 
