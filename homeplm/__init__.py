@@ -1,3 +1,30 @@
-"""homeplm: a private, whole-house voice assistant on one small box."""
+"""homeplm: a private, whole-house voice assistant on one small box.
+
+Where things live (each folder is one stage; imports go down this list, never up):
+
+    core/      the shared vocabulary: stage interfaces (stages.py), typed events, errors, the audio
+               format, model locations and paths, one worker thread per model (workers.py)
+    backends/  every heavy library in exactly one module (openWakeWord, silero, faster-whisper,
+               llama.cpp, piper, chromadb, MiniLM, sounddevice, paho), chosen by factory.py
+    voice/     the audio loop: listener (mic → wake gate → wake phrase), endpointer, recorder,
+               pipeline (one turn: record → ASR → brain → TTS), sentence splitter, speaker,
+               phrase cache, chime, ASR bias, WAV/PCM sources and sinks (wavio.py)
+    brain/     the router (router.py), fast intents (intents/), the local LLM route, the expert,
+               the route record (explain.py)
+    memory/    the household's memory: service, store process, JSONL export, voice commands
+    house/     the house's own devices from MQTT discovery and statestream, and their intents
+    mqtt/      homeplm's own Home Assistant device (ha_entities.py, bridge.py) and the link
+               (house_link.py)
+    config/    YAML → frozen, typed settings
+    daemon/    the running daemon: control socket and its handlers, the running knobs (knobs.py),
+               reload on SIGHUP, sd_notify, start-up warm-up and crash marks
+    cli/       argument parsing (main.py), the commands, admin, doctor
+    bench/     `homeplm bench`
+    assistant.py  the composition root: loads the parts a command needs and wires the pipeline
+
+A microphone chunk: backends/sounddevice_audio → voice/listener → voice/wakegate → backends/
+openwakeword_wake. A transcript: voice/pipeline → brain/router → brain/intents | brain/llm_route →
+voice/speaker → backends/piper_tts → backends/sounddevice_audio.
+"""
 
 __version__ = "0.1.0"

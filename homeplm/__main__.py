@@ -1,3 +1,3 @@
-from homeplm.cli import main
+from homeplm.cli.main import main
 
 raise SystemExit(main())

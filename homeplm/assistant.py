@@ -10,15 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from homeplm import factory, workers
-from homeplm.brain import Route, Router
+from homeplm.backends import factory
+from homeplm.brain.router import Route, Router
 from homeplm.config.schema import Settings
-from homeplm.events import EventCallback, EventType, PipelineEvent
-from homeplm.phrasecache import PhraseCache
-from homeplm.pipeline import Components, Pipeline
-from homeplm.stages import AudioSink
-from homeplm.warmup import StartupMarks, run_once
-from homeplm.workers import worker
+from homeplm.core import workers
+from homeplm.core.events import EventCallback, EventType, PipelineEvent
+from homeplm.core.stages import AudioSink
+from homeplm.core.workers import worker
+from homeplm.daemon.warmup import StartupMarks, run_once
+from homeplm.voice.phrasecache import PhraseCache
+from homeplm.voice.pipeline import Components, Pipeline
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -76,8 +77,8 @@ async def load_parts(
 
 def fixed_replies() -> tuple[str, ...]:
     """Replies said word for word: rendered once at start-up, then played at once."""
-    from homeplm.expert import UNREACHABLE_NOTE
-    from homeplm.intents.control_intents import NOTHING_SAID
+    from homeplm.brain.expert import UNREACHABLE_NOTE
+    from homeplm.brain.intents.control_intents import NOTHING_SAID
     from homeplm.memory.voice import FIXED_REPLIES
 
     return (*FIXED_REPLIES, NOTHING_SAID, UNREACHABLE_NOTE.strip())
@@ -85,8 +86,8 @@ def fixed_replies() -> tuple[str, ...]:
 
 def build_brain(settings: Settings, chat: Any, memory: Any) -> Router:
     """The ordered routes: fast intents, the expert (only if configured), the local LLM."""
-    from homeplm.intents.router import make_builtin_intents
-    from homeplm.llm_route import LlmChatRoute
+    from homeplm.brain.intents.router import make_builtin_intents
+    from homeplm.brain.llm_route import LlmChatRoute
     from homeplm.memory.voice import VoiceMemory
 
     local = LlmChatRoute(chat, settings.llm, settings.assistant, memory=memory)
@@ -94,7 +95,7 @@ def build_brain(settings: Settings, chat: Any, memory: Any) -> Router:
         make_builtin_intents(VoiceMemory(memory) if memory is not None else None),
     ]
     if settings.expert.url:
-        from homeplm.expert import ExpertClient, ExpertRoute
+        from homeplm.brain.expert import ExpertClient, ExpertRoute
 
         routes.append(ExpertRoute(ExpertClient(settings.expert), settings.expert, local))
     routes.append(local)

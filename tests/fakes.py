@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 
 import numpy as np
 
-from homeplm.audio import CHUNK_SAMPLES
-from homeplm.stages import ChatMessage, Transcript, WakeDetection
+from homeplm.core.audio import CHUNK_SAMPLES
+from homeplm.core.stages import ChatMessage, Transcript, WakeDetection
 
 WAKE = 3000  # a chunk of this value is the wake word
 SPEECH = 1000  # speech

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from homeplm import doctor
-from homeplm.admin import TurnLog, render_status
+from homeplm.brain.explain import TurnTimer
+from homeplm.cli import doctor
+from homeplm.cli.admin import TurnLog, render_status
 from homeplm.config import Settings
 from homeplm.config.schema import MqttSettings
-from homeplm.daemon_control import make_handlers
-from homeplm.events import EventType, PipelineEvent
-from homeplm.explain import TurnTimer
+from homeplm.core.events import EventType, PipelineEvent
+from homeplm.daemon.handlers import make_handlers
 from tests.conftest import REPO, homeplm_cli
 
 # -- TurnLog and the status handler (no models) -----------------------------------------------------
@@ -242,7 +242,7 @@ def test_logs_without_journalctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_logs_without_the_unit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from homeplm import admin
+    from homeplm.cli import admin
 
     fake = tmp_path / "journalctl"
     fake.write_text('#!/bin/sh\necho journal "$@"\n')
@@ -257,9 +257,10 @@ def test_logs_without_the_unit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.fixture(scope="module")
 def hey_jarvis_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from homeplm import factory, synth
+    from homeplm.backends import factory
+    from homeplm.bench import phrases as synth
     from homeplm.config import load_settings
-    from homeplm.fileio import write_wav
+    from homeplm.voice.wavio import write_wav
 
     tts = factory.make_tts(load_settings(REPO / "configs" / "homeplm.yaml"))
     path = tmp_path_factory.mktemp("wav") / "hey_jarvis.wav"
@@ -282,8 +283,8 @@ def test_mic_test_on_a_recording(hey_jarvis_wav: Path, tmp_path: Path) -> None:
     assert -40 < summary["average_dbfs"] < -10 and summary["peak_dbfs"] <= 0
     assert summary["clipped_samples"] == 0 and summary["ok"] and 2.5 < summary["seconds"] < 4
     quiet = tmp_path / "quiet.wav"
-    from homeplm.fileio import write_wav
-    from homeplm.synth import noise
+    from homeplm.bench.phrases import noise
+    from homeplm.voice.wavio import write_wav
 
     write_wav(quiet, noise(1.0, dbfs=-65), 16000)
     low = homeplm_cli("mic-test", "--input", str(quiet), state_dir=tmp_path)

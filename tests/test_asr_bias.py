@@ -1,6 +1,6 @@
 import pytest
 
-from homeplm.asr_bias import MAX_PROMPT_CHARS, bias_prompt
+from homeplm.voice.asr_bias import MAX_PROMPT_CHARS, bias_prompt
 
 
 def test_prompt_lists_names_then_areas_once() -> None:
@@ -16,7 +16,7 @@ def test_prompt_is_kept_short() -> None:
 
 @pytest.mark.real
 def test_biasing_with_the_house_names_helps_a_robotic_voice(real_parts) -> None:
-    from homeplm.bench_asr import bias_accuracy
+    from homeplm.bench.asr import bias_accuracy
 
     accuracy = bias_accuracy(real_parts.parts["stt"])
     if accuracy is None:

@@ -6,11 +6,11 @@ import wave
 import numpy as np
 import pytest
 
-from homeplm.audio import CHUNK_SAMPLES, Chunker, StreamResampler, resample, rms_dbfs
-from homeplm.chime import wake_chime
-from homeplm.errors import BadFileError
-from homeplm.fileio import WavFileSink, load_wav_16k, read_wav, write_wav
-from homeplm.wakephrase import phrases_for, strip_wake_phrase
+from homeplm.core.audio import CHUNK_SAMPLES, Chunker, StreamResampler, resample, rms_dbfs
+from homeplm.core.errors import BadFileError
+from homeplm.voice.chime import wake_chime
+from homeplm.voice.wakephrase import phrases_for, strip_wake_phrase
+from homeplm.voice.wavio import WavFileSink, load_wav_16k, read_wav, write_wav
 
 
 def tone(rate: int, seconds: float, freq: float = 440.0) -> np.ndarray:
@@ -217,7 +217,7 @@ def test_missing_default_device_says_what_exists_and_how_to_run_anyway(
     monkeypatch: pytest.MonkeyPatch, devices: list, kind: str, said: str
 ) -> None:
     from homeplm.backends import sounddevice_audio as sda
-    from homeplm.errors import AudioError, AudioInputError
+    from homeplm.core.errors import AudioError, AudioInputError
 
     monkeypatch.setattr(sda, "list_devices", lambda: devices)
     with pytest.raises(AudioError) as caught:

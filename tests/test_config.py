@@ -15,7 +15,7 @@ from homeplm.config import (
     load_settings_text,
     settings_to_dict,
 )
-from homeplm.errors import ConfigError
+from homeplm.core.errors import ConfigError
 
 SHIPPED = Path(__file__).resolve().parent.parent / "configs" / "homeplm.yaml"
 

@@ -18,11 +18,17 @@ from typing import Any
 
 import pytest
 
-from homeplm import control
+from homeplm.brain.explain import TurnTimer
 from homeplm.config import Settings
-from homeplm.control import ControlError, ControlServer, call, daemon_running, raise_open_file_limit
-from homeplm.daemon_control import make_handlers
-from homeplm.explain import TurnTimer
+from homeplm.daemon import control_socket as control
+from homeplm.daemon.control_socket import (
+    ControlError,
+    ControlServer,
+    call,
+    daemon_running,
+    raise_open_file_limit,
+)
+from homeplm.daemon.handlers import make_handlers
 
 # A child process that opens COUNT idle connections (so its descriptors are not ours), says how many,
 # then on a second line from the parent reads what the daemon answered each: busy, timeout or closed.
@@ -63,7 +69,7 @@ def _records(caplog: pytest.LogCaptureFixture, level: int = logging.INFO) -> lis
     return [
         r
         for r in caplog.records
-        if r.name in ("homeplm.control", "asyncio")
+        if r.name in ("homeplm.daemon.control_socket", "asyncio")
         and r.levelno >= level
         and not r.getMessage().startswith("control socket at")
     ]

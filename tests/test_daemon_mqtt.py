@@ -14,7 +14,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from homeplm.mqtt.discovery import validate_discovery
+from homeplm.mqtt.ha_entities import validate_discovery
 from tests.conftest import REPO, homeplm_cli
 from tests.test_house_mqtt import GARBAGE, RETAINED
 
@@ -152,7 +152,7 @@ def test_daemon_in_the_house(broker, tmp_path: Path, real_parts) -> None:
 
 
 def speak_pcm(real_parts, text: str) -> bytes:
-    from homeplm.synth import speak
+    from homeplm.bench.phrases import speak
 
     return speak(real_parts.parts["tts"], text, lead_s=1.0, tail_s=2.0).tobytes()
 

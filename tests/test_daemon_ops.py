@@ -89,7 +89,7 @@ def test_the_start_after_a_native_crash_names_the_part(tmp_path: Path) -> None:
     state.mkdir()
     # A real native crash inside the block the daemon marks while it loads and first runs the LLM.
     crash = (
-        "import os, signal, sys\nfrom pathlib import Path\nfrom homeplm.warmup import StartupMarks\n"
+        "import os, signal, sys\nfrom pathlib import Path\nfrom homeplm.daemon.warmup import StartupMarks\n"
         "with StartupMarks(Path(sys.argv[1])).loading('llm'):\n    os.kill(os.getpid(), signal.SIGILL)\n"
     )
     died = subprocess.run([sys.executable, "-c", crash, str(state)], cwd=REPO, capture_output=True)

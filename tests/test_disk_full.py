@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from homeplm.config.schema import MemorySettings
-from homeplm.errors import HomeplmError
+from homeplm.core.errors import HomeplmError
 from homeplm.memory.fake import HashEmbedder
 from homeplm.memory.isolated import IsolatedStore
 from homeplm.memory.service import HouseholdMemory

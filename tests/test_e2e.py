@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from homeplm.audio import SAMPLE_RATE, resample
-from homeplm.events import EventRecorder, EventType
-from homeplm.fileio import ArraySource, NullSink, load_wav_16k, read_wav, write_wav
-from homeplm.listener import Listener
-from homeplm.synth import HOUSEHOLD_COMMANDS, noise, silence, speak
+from homeplm.bench.phrases import HOUSEHOLD_COMMANDS, noise, silence, speak
+from homeplm.core.audio import SAMPLE_RATE, resample
+from homeplm.core.events import EventRecorder, EventType
+from homeplm.voice.listener import Listener
+from homeplm.voice.wavio import ArraySource, NullSink, load_wav_16k, read_wav, write_wav
 from tests.conftest import REPO, homeplm_cli
 
 pytestmark = pytest.mark.real

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from homeplm import models
+from homeplm.backends.factory import make_embedder
 from homeplm.backends.minilm import REQUIRED_FILES, MiniLmEmbedder, _gelu_
 from homeplm.config import Settings
-from homeplm.errors import HomeplmError, ModelMissingError
-from homeplm.factory import make_embedder
+from homeplm.core import models
+from homeplm.core.errors import HomeplmError, ModelMissingError
 
 # Made with sentence-transformers (see its "produced_with"); kept in shared/ beside the repository.
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "minilm_l6_v2_embeddings.json"

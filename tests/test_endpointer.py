@@ -1,4 +1,4 @@
-from homeplm.endpointer import Endpointer, EndpointerConfig, EndpointState, RefractoryGate
+from homeplm.voice.endpointer import Endpointer, EndpointerConfig, EndpointState, RefractoryGate
 
 CFG = EndpointerConfig(start_timeout_ms=800, min_speech_ms=160, silence_ms=400, max_utterance_ms=2000)
 

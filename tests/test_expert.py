@@ -11,12 +11,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from homeplm.brain import Router
+from homeplm.brain.expert import UNREACHABLE_NOTE, ExpertClient, ExpertRoute, mask_personal
+from homeplm.brain.llm_route import LlmChatRoute
+from homeplm.brain.router import Router
 from homeplm.config.schema import AssistantSettings, ExpertSettings, LlmSettings
-from homeplm.expert import UNREACHABLE_NOTE, ExpertClient, ExpertRoute, mask_personal
-from homeplm.llm_route import LlmChatRoute
-from homeplm.models import shipped_llm_path
-from homeplm.stages import Turn
+from homeplm.core.models import shipped_llm_path
+from homeplm.core.stages import Turn
 from tests.fakes import FakeChat
 
 

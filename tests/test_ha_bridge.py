@@ -12,8 +12,8 @@ import pytest
 
 from homeplm.backends.mqtt_paho import PahoLink
 from homeplm.config.schema import MqttSettings
-from homeplm.events import EventType, PipelineEvent
-from homeplm.mqtt import discovery
+from homeplm.core.events import EventType, PipelineEvent
+from homeplm.mqtt import ha_entities as discovery
 from homeplm.mqtt.bridge import HomeAssistantBridge
 from tests.test_mqtt_link import Observer, link_settings, wait_for
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from paho.mqtt.client import topic_matches_sub
 
+from homeplm.brain.intents.normalise import normalise
+from homeplm.brain.intents.router import IntentRoute
 from homeplm.config.schema import MqttSettings
+from homeplm.core.stages import Turn
 from homeplm.house import DeviceActions, DeviceIntents, DeviceRegistry, SentenceIntents, load_sentences
-from homeplm.house.discovery import expand
+from homeplm.house.device_discovery import expand
 from homeplm.house.matching import find, phonetic_key
-from homeplm.intents.normalise import normalise
-from homeplm.intents.router import IntentRoute
 from homeplm.mqtt.types import MessageHandler, MqttMessage
-from homeplm.stages import Turn
 
 P = "homeassistant"
 

@@ -10,11 +10,11 @@ import threading
 import paho.mqtt.client as mqtt
 import pytest
 
+from homeplm.brain.intents.router import IntentRoute
 from homeplm.config.schema import MqttSettings
+from homeplm.core.stages import Turn
 from homeplm.house import DeviceActions, DeviceIntents, DeviceRegistry
-from homeplm.intents.router import IntentRoute
 from homeplm.mqtt.types import MessageHandler, MqttMessage
-from homeplm.stages import Turn
 
 P = "homeassistant"
 RETAINED = {

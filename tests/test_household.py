@@ -9,9 +9,9 @@ from dataclasses import replace
 import pytest
 
 from homeplm.config import Settings
-from homeplm.events import EventRecorder
-from homeplm.fileio import NullSink
-from homeplm.pipeline import Stage
+from homeplm.core.events import EventRecorder
+from homeplm.voice.pipeline import Stage
+from homeplm.voice.wavio import NullSink
 
 pytestmark = pytest.mark.real
 
@@ -81,7 +81,7 @@ async def converse(settings: Settings):
     pipeline, parts = await assistant.start(settings, ("llm", "memory"), recorder, NullSink())
 
     async def say(speaker: str, text: str) -> str:
-        from homeplm.stages import Turn
+        from homeplm.core.stages import Turn
 
         brain = pipeline.parts.brain
         assert brain is not None

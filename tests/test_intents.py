@@ -8,14 +8,14 @@ from datetime import datetime
 
 import pytest
 
-from homeplm.brain import RouteDecision, Router
-from homeplm.errors import BrainError
-from homeplm.intents.clock_intents import DATE_PHRASES, TIME_PHRASES, spoken_date, spoken_time
-from homeplm.intents.control_intents import NOTHING_SAID, REPEAT_PHRASES, STOP_PHRASES
-from homeplm.intents.normalise import normalise
-from homeplm.intents.router import IntentRoute, make_builtin_intents
-from homeplm.intents.types import IntentMatch, IntentReply
-from homeplm.stages import Turn
+from homeplm.brain.intents.clock_intents import DATE_PHRASES, TIME_PHRASES, spoken_date, spoken_time
+from homeplm.brain.intents.control_intents import NOTHING_SAID, REPEAT_PHRASES, STOP_PHRASES
+from homeplm.brain.intents.normalise import normalise
+from homeplm.brain.intents.router import IntentRoute, make_builtin_intents
+from homeplm.brain.intents.types import IntentMatch, IntentReply
+from homeplm.brain.router import RouteDecision, Router
+from homeplm.core.errors import BrainError
+from homeplm.core.stages import Turn
 
 EVENING = datetime(2026, 11, 23, 19, 45)  # a Monday
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from homeplm.audio import SAMPLE_RATE
+from homeplm.core.audio import SAMPLE_RATE
 from tests.conftest import REPO
 
 pytestmark = [
@@ -130,8 +130,8 @@ def pulse() -> Iterator[PulseServer]:
 def question_wav(settings, tmp_path_factory) -> Path:
     """The question spoken by the shipped piper voice, with 1 s of silence before and 2 s after."""
     from homeplm import assistant
-    from homeplm.fileio import write_wav
-    from homeplm.synth import speak
+    from homeplm.bench.phrases import speak
+    from homeplm.voice.wavio import write_wav
 
     loaded = asyncio.run(assistant.load_parts(settings, ("tts",)))
     audio = speak(loaded.parts["tts"], QUESTION, lead_s=1.0, tail_s=2.0)
@@ -316,7 +316,7 @@ def test_missing_microphone_names_the_devices_that_exist(pulse: PulseServer, tmp
 
 
 def test_microphone_unplugged_mid_run_ends_the_daemon(tmp_path: Path) -> None:
-    from homeplm.commands import MIC_RETRIES
+    from homeplm.cli.commands import MIC_RETRIES
 
     own = PulseServer()  # killed below: not the module's server
     cfg = config(tmp_path, "input:\n  device: pulse\n  stall_timeout_s: 1.0\n")

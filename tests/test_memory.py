@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from homeplm.config.schema import MemorySettings
-from homeplm.errors import HomeplmError
+from homeplm.core.errors import HomeplmError
 from homeplm.memory.fake import HashEmbedder, InMemoryStore
 from homeplm.memory.jsonl import FACT_PROMPT, FACT_REPLY, export_items, import_items
 from homeplm.memory.ranking import rank

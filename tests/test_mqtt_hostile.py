@@ -18,7 +18,7 @@ from homeplm.backends.mqtt_paho import PahoLink, unique_client_id
 from homeplm.config.schema import MqttSettings
 from homeplm.house import ActionRefused, DeviceActions, DeviceRegistry
 from homeplm.house.templates import TemplateFailed, TemplateOverBudget, render
-from homeplm.mqtt import discovery
+from homeplm.mqtt import ha_entities as discovery
 from homeplm.mqtt.bridge import MAX_BUSY, HomeAssistantBridge
 from homeplm.mqtt.payloads import BadPayload, clean_text, loads_json, preview
 from tests.test_ha_bridge import FakeControl

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from homeplm import doctor_native
-from homeplm.doctor_models import FAIL, OK, WARN
-from homeplm.warmup import StartupMarks
+from homeplm.cli import doctor_native
+from homeplm.cli.doctor_models import FAIL, OK, WARN
+from homeplm.daemon.warmup import StartupMarks
 
 LIB_DIR = Path(importlib.util.find_spec("llama_cpp").submodule_search_locations[0]) / "lib"  # type: ignore[index, union-attr]
 NATIVE = os.environ.get("HOMEPLM_LLAMA_BUILD") == "native"
@@ -98,7 +98,7 @@ def test_each_real_model_runs_once_in_a_child() -> None:
 
 
 def doctor_native_cpu_flags() -> set[str]:
-    from homeplm.doctor import cpu_flags
+    from homeplm.cli.doctor import cpu_flags
 
     return cpu_flags(Path("/proc/cpuinfo").read_text())
 
@@ -108,7 +108,7 @@ def test_a_start_that_died_names_its_part_next_time(tmp_path: Path, caplog) -> N
     code = (
         "import os, signal, sys\n"
         "from pathlib import Path\n"
-        "from homeplm.warmup import StartupMarks\n"
+        "from homeplm.daemon.warmup import StartupMarks\n"
         "with StartupMarks(Path(sys.argv[1])).loading('llm'):\n"
         "    os.kill(os.getpid(), signal.SIGILL)\n"
     )

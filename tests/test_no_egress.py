@@ -53,7 +53,7 @@ def test_outside_connections_parser() -> None:
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
 def test_a_full_spoken_turn_connects_only_to_loopback(broker, tmp_path: Path, real_parts) -> None:
-    from homeplm.synth import speak
+    from homeplm.bench.phrases import speak
 
     config = tmp_path / "homeplm.yaml"
     config.write_text(f"mqtt:\n  host: 127.0.0.1\n  port: {broker.port}\n")

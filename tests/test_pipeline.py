@@ -11,12 +11,12 @@ import pytest
 
 from homeplm.assistant import LoadedParts, build_pipeline
 from homeplm.config.schema import Settings, VadSettings, WakeSettings
-from homeplm.errors import BrainError
-from homeplm.events import EventRecorder, EventType
-from homeplm.fileio import NullSink, WavFileSink
-from homeplm.listener import Listener
-from homeplm.pipeline import Stage
-from homeplm.stages import ChatMessage, Turn
+from homeplm.core.errors import BrainError
+from homeplm.core.events import EventRecorder, EventType
+from homeplm.core.stages import ChatMessage, Turn
+from homeplm.voice.listener import Listener
+from homeplm.voice.pipeline import Stage
+from homeplm.voice.wavio import NullSink, WavFileSink
 from tests.fakes import (
     SILENCE,
     SPEECH,
@@ -208,8 +208,8 @@ async def test_stop_playback_cuts_the_reply() -> None:
 
 
 async def test_history_expires_after_the_timeout() -> None:
-    from homeplm.brain import Router
-    from homeplm.llm_route import LlmChatRoute
+    from homeplm.brain.llm_route import LlmChatRoute
+    from homeplm.brain.router import Router
 
     now = [0.0]
     chat = FakeChat()

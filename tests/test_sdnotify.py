@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from homeplm import sdnotify
+from homeplm.daemon import sdnotify
 
 
 def _drain(sock: socket.socket) -> list[str]:

@@ -1,4 +1,4 @@
-from homeplm.splitter import SentenceSplitter, clean_for_speech
+from homeplm.voice.splitter import SentenceSplitter, clean_for_speech
 
 
 def split(deltas: list[str], min_chars: int = 12) -> list[str]:

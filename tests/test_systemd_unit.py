@@ -245,7 +245,7 @@ def test_install_and_uninstall_into_a_throwaway_tree(tmp_path: Path) -> None:
     result = run_script(INSTALL, *install_args(paths))
     assert result.returncode == 0, result.stdout + result.stderr
     opt, etc, units = paths["opt"], paths["etc"], paths["units"]
-    assert (opt / "homeplm" / "sdnotify.py").is_file()
+    assert (opt / "homeplm" / "daemon" / "sdnotify.py").is_file()
     assert not (opt / ".venv").exists() and not (opt / ".git").exists()
     assert (etc / "homeplm.yaml").read_text() == (REPO / "configs" / "homeplm.yaml").read_text()
     assert (etc / "homeplm.env").stat().st_mode & 0o777 == 0o640

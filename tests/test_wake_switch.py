@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from homeplm import assistant_control
-from homeplm.assistant_control import DaemonControl
 from homeplm.backends.mqtt_paho import PahoLink
 from homeplm.config.schema import MqttSettings, Settings, WakeSettings
-from homeplm.errors import HomeplmError
-from homeplm.mqtt import discovery
+from homeplm.core.errors import HomeplmError
+from homeplm.daemon import knobs as assistant_control
+from homeplm.daemon.knobs import DaemonControl
+from homeplm.mqtt import ha_entities as discovery
 from homeplm.mqtt.bridge import HomeAssistantBridge
-from homeplm.wakephrase import phrases_for
+from homeplm.voice.wakephrase import phrases_for
 from tests.test_mqtt_link import Observer, link_settings, wait_for
 
 BASE = "homeplm/homeplm"

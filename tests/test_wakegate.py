@@ -1,4 +1,4 @@
-from homeplm.wakegate import VadGatedWake
+from homeplm.voice.wakegate import VadGatedWake
 from tests.fakes import SILENCE, SPEECH, WAKE, FakeVad, FakeWake, chunk
 
 

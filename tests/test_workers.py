@@ -9,10 +9,10 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from homeplm import workers
-from homeplm.llm_route import BUSY_REPLY, MAX_WAITING_TYPED
-from homeplm.pipeline import Stage
-from homeplm.stages import ChatMessage
+from homeplm.brain.llm_route import BUSY_REPLY, MAX_WAITING_TYPED
+from homeplm.core import workers
+from homeplm.core.stages import ChatMessage
+from homeplm.voice.pipeline import Stage
 from tests.fakes import FakeChat
 from tests.test_pipeline import make
 

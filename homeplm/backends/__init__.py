@@ -1,1 +1,1 @@
-"""Backends: one module per heavy library, imported only by homeplm.factory."""
+"""Backends: one module per heavy library, imported only by homeplm.backends.factory."""

@@ -35,7 +35,7 @@ from chromadb.config import Settings as ChromaSettings
 from chromadb.telemetry.product import ProductTelemetryClient, ProductTelemetryEvent
 from typing_extensions import override
 
-from homeplm.errors import HomeplmError
+from homeplm.core.errors import HomeplmError
 from homeplm.memory.lock import MemoryLock
 from homeplm.memory.types import Embedder, MemoryItem, MemoryKind
 

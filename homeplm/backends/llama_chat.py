@@ -10,9 +10,9 @@ from typing import Any
 from llama_cpp import Llama
 
 from homeplm.config.schema import LlmSettings
-from homeplm.errors import BrainError
-from homeplm.models import resolve, shipped_llm_path
-from homeplm.stages import ChatMessage
+from homeplm.core.errors import BrainError
+from homeplm.core.models import resolve, shipped_llm_path
+from homeplm.core.stages import ChatMessage
 
 _LOGGER = logging.getLogger(__name__)
 

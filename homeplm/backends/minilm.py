@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 from tokenizers import Tokenizer
 
-from homeplm.errors import HomeplmError, ModelMissingError
-from homeplm.models import EMBEDDINGS, shipped_embeddings_dir
+from homeplm.core.errors import HomeplmError, ModelMissingError
+from homeplm.core.models import EMBEDDINGS, shipped_embeddings_dir
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from homeplm.config.schema import MqttSettings
-from homeplm.errors import HomeplmError
+from homeplm.core.errors import HomeplmError
 from homeplm.mqtt.payloads import WarnLimiter, preview
 from homeplm.mqtt.types import MessageHandler, MqttMessage
 

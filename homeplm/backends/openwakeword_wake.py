@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 from pyopen_wakeword import OpenWakeWord, OpenWakeWordFeatures
 
-from homeplm.audio import CHUNK_SAMPLES
 from homeplm.config.schema import WakeSettings
-from homeplm.errors import ModelMissingError, WakeError
-from homeplm.models import WAKE_FEATURE_FILES, resolve, shipped_wake_dir, shipped_wake_model
-from homeplm.stages import WakeDetection
+from homeplm.core.audio import CHUNK_SAMPLES
+from homeplm.core.errors import ModelMissingError, WakeError
+from homeplm.core.models import WAKE_FEATURE_FILES, resolve, shipped_wake_dir, shipped_wake_model
+from homeplm.core.stages import WakeDetection
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from piper import PiperConfig, PiperVoice, SynthesisConfig
 
 from homeplm.backends.onnx_private import cpu_session
 from homeplm.config.schema import TtsSettings
-from homeplm.errors import ModelMissingError, TtsError
-from homeplm.models import resolve, shipped_voice_path
+from homeplm.core.errors import ModelMissingError, TtsError
+from homeplm.core.models import resolve, shipped_voice_path
 
 _LOGGER = logging.getLogger(__name__)
 

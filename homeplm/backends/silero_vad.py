@@ -7,11 +7,11 @@ import threading
 
 import numpy as np
 
-from homeplm.audio import to_float32
 from homeplm.backends.onnx_private import onnxruntime
 from homeplm.config.schema import VadSettings
-from homeplm.errors import VadError
-from homeplm.models import resolve, shipped_vad_path
+from homeplm.core.audio import to_float32
+from homeplm.core.errors import VadError
+from homeplm.core.models import resolve, shipped_vad_path
 
 _LOGGER = logging.getLogger(__name__)
 

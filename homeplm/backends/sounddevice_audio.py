@@ -12,9 +12,9 @@ from typing import Any, Literal
 import numpy as np
 import sounddevice as sd
 
-from homeplm.audio import SAMPLE_RATE, Chunker, StreamResampler
 from homeplm.config.schema import InputSettings, OutputSettings
-from homeplm.errors import AudioError, AudioInputError
+from homeplm.core.audio import SAMPLE_RATE, Chunker, StreamResampler
+from homeplm.core.errors import AudioError, AudioInputError
 
 _LOGGER = logging.getLogger(__name__)
 

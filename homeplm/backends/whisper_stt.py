@@ -9,11 +9,11 @@ import threading
 import numpy as np
 from faster_whisper import WhisperModel
 
-from homeplm.audio import SAMPLE_RATE, rms_dbfs, samples_to_ms, to_float32
 from homeplm.config.schema import AsrSettings
-from homeplm.errors import SttError
-from homeplm.models import resolve, shipped_whisper_dir
-from homeplm.stages import Transcript
+from homeplm.core.audio import SAMPLE_RATE, rms_dbfs, samples_to_ms, to_float32
+from homeplm.core.errors import SttError
+from homeplm.core.models import resolve, shipped_whisper_dir
+from homeplm.core.stages import Transcript
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import yaml
 
 from homeplm.config.schema import Choice, Range, Settings
-from homeplm.errors import ConfigError
+from homeplm.core.errors import ConfigError
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """The house: devices from MQTT discovery, Home Assistant's statestream, and voice control of both."""
 
 from homeplm.house.actions import ActionRefused, DeviceActions
-from homeplm.house.discovery import Device
-from homeplm.house.intents import DeviceIntents
+from homeplm.house.device_discovery import Device
+from homeplm.house.device_intents import DeviceIntents
 from homeplm.house.registry import DeviceRegistry
 from homeplm.house.sentences import SentenceIntents, load_sentences
 

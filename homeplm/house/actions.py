@@ -12,7 +12,7 @@ import json
 import logging
 import math
 
-from homeplm.house.discovery import Device
+from homeplm.house.device_discovery import Device
 from homeplm.house.registry import DeviceRegistry
 from homeplm.house.templates import TemplateFailed, TemplateOverBudget, render
 from homeplm.mqtt.types import MqttLink

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-from homeplm.house.discovery import Device
+from homeplm.house.device_discovery import Device
 
 MEASURES = {  # what was asked → (device classes, units) that answer it
     "temperature": ({"temperature"}, {"°C", "°F", "C", "F", "degrees"}),

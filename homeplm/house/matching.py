@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from homeplm.house.discovery import Device
-from homeplm.intents.normalise import normalise
+from homeplm.brain.intents.normalise import normalise
+from homeplm.house.device_discovery import Device
 
 THRESHOLD = 0.72  # below this a name is not the device asked for
 AMBIGUITY_MARGIN = 0.04  # two devices this close to each other: ask which

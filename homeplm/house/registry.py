@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from homeplm.config.schema import MqttSettings
-from homeplm.house.discovery import COMPONENTS, Device, DiscoveryError, parse_config
+from homeplm.house.device_discovery import COMPONENTS, Device, DiscoveryError, parse_config
 from homeplm.house.statestream import StateStream
 from homeplm.house.templates import TemplateFailed, TemplateOverBudget, decode_json, render
 from homeplm.mqtt.payloads import WarnLimiter, clean_text, loads_json, preview

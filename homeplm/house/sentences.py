@@ -18,11 +18,11 @@ from typing import Any
 import yaml
 from rapidfuzz import fuzz
 
+from homeplm.brain.intents.normalise import normalise
+from homeplm.brain.intents.types import IntentMatch, IntentReply
 from homeplm.config.schema import MqttSettings
-from homeplm.intents.normalise import normalise
-from homeplm.intents.types import IntentMatch, IntentReply
+from homeplm.core.stages import Turn
 from homeplm.mqtt.types import MqttLink
-from homeplm.stages import Turn
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from homeplm.house.discovery import MAX_TEXT, Device
+from homeplm.house.device_discovery import MAX_TEXT, Device
 from homeplm.mqtt.payloads import BadPayload, clean_text, loads_json, preview
 from homeplm.mqtt.types import MqttLink, MqttMessage
 

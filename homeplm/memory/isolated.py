@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
-from homeplm.errors import HomeplmError
+from homeplm.core.errors import HomeplmError
 from homeplm.memory.types import MemoryItem, MemoryKind
 from homeplm.memory.worker import RESTART_HINT, MemoryUnavailable
 
@@ -279,7 +279,7 @@ def main(argv: Sequence[str]) -> int:
     # the store after the writes under way (or kills us, if we are stuck).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    from homeplm.logs import setup_logging
+    from homeplm.core.logs import setup_logging
 
     setup_logging(argv[1] if len(argv) > 1 else "INFO")
     started = time.monotonic()

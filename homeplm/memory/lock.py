@@ -9,7 +9,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from homeplm.errors import HomeplmError
+from homeplm.core.errors import HomeplmError
 
 LOCKED_MESSAGE = (
     "the memory is open in another homeplm process (the daemon?): "

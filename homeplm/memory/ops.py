@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from homeplm.errors import HomeplmError
+from homeplm.core.errors import HomeplmError
 from homeplm.memory.jsonl import item_from_json, item_to_json
 from homeplm.memory.types import MemoryHit, MemoryKind
 

@@ -267,7 +267,7 @@ def _has_words(text: str, words: set[str]) -> bool:
 def open_store(root: Path, settings: Settings) -> MemoryStore:
     """The chromadb store in `<root>/memory/`, locked by `<root>/memory.lock`."""
     from homeplm.backends.chroma_store import ChromaStore
-    from homeplm.factory import make_embedder
+    from homeplm.backends.factory import make_embedder
 
     return ChromaStore(root / "memory", make_embedder(settings), lock_path=root / "memory.lock")
 
@@ -278,8 +278,8 @@ def open_memory(settings: Settings, *, isolated: bool = True) -> HouseholdMemory
     `isolated`: the store runs in a child process (see isolated.py), so that a chromadb call that
     hangs, or runs long holding the GIL, cannot stop this process; off, it runs in this process.
     """
+    from homeplm.core.paths import state_dir
     from homeplm.memory.isolated import IsolatedStore
-    from homeplm.paths import state_dir
 
     root = state_dir(settings)
     opener = f"{__name__}:{open_store.__name__}"

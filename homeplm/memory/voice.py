@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from homeplm.core.stages import Turn
 from homeplm.memory.types import MemoryKind
-from homeplm.stages import Turn
 
 if TYPE_CHECKING:
     from homeplm.memory.service import HouseholdMemory

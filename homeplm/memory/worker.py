@@ -22,7 +22,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from homeplm.errors import HomeplmError
+from homeplm.core.errors import HomeplmError
 
 _LOGGER = logging.getLogger(__name__)
 _T = TypeVar("_T")

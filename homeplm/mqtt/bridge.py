@@ -15,8 +15,8 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Protocol
 
 from homeplm.config.schema import MqttSettings
-from homeplm.events import EventType, PipelineEvent
-from homeplm.mqtt import discovery as disco
+from homeplm.core.events import EventType, PipelineEvent
+from homeplm.mqtt import ha_entities as disco
 from homeplm.mqtt.payloads import WarnLimiter, clean_text, preview
 from homeplm.mqtt.types import MqttLink, MqttMessage
 

@@ -1,0 +1,37 @@
+"""Logging set-up and the event → log consumer (personal text only at DEBUG)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from homeplm.core.events import PERSONAL_EVENTS, EventType, PipelineEvent
+
+_LOGGER = logging.getLogger("homeplm.core.events")
+
+# Per-chunk or per-token events would flood the log at INFO.
+_QUIET = frozenset({EventType.REPLY_DELTA})
+
+
+def setup_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # faster-whisper logs every transcription at INFO ("Processing audio with duration …").
+    logging.getLogger("faster_whisper").setLevel(max(logging.WARNING, root.level))
+
+
+def log_event(event: PipelineEvent) -> None:
+    """Log an event: what was said or answered is personal data and goes to DEBUG only."""
+    if event.type in _QUIET:
+        return
+    if event.type in PERSONAL_EVENTS:
+        details = {k: v for k, v in event.data.items() if k not in ("text", "heard")}
+        _LOGGER.info("run %d %s %s", event.run_id, event.type.value, details)
+        _LOGGER.debug("run %d %s text=%r", event.run_id, event.type.value, event.data.get("text"))
+    elif event.type is EventType.ERROR:
+        _LOGGER.error("run %d error %s: %s", event.run_id, event.data.get("code"), event.data.get("message"))
+    else:
+        _LOGGER.info("run %d %s %s", event.run_id, event.type.value, dict(event.data))

@@ -1,0 +1,105 @@
+"""The running assistant's knobs, as Home Assistant's entities turn them (the MQTT bridge calls
+these): mute, private mode, wake word and sensitivity, volume, announce, ask, forget last."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from typing import Any
+
+from homeplm.backends import factory
+from homeplm.config.schema import Settings
+from homeplm.core.errors import HomeplmError
+from homeplm.mqtt.payloads import clean_text
+from homeplm.voice.listener import Listener
+from homeplm.voice.pipeline import Pipeline, Stage
+from homeplm.voice.wakephrase import phrases_for
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _inner(wake: Any) -> Any:
+    """The wake word model itself, inside the VAD gate if there is one."""
+    return getattr(wake, "wake", wake)
+
+
+class DaemonControl:
+    def __init__(self, settings: Settings, pipeline: Pipeline, listener: Listener, memory: Any) -> None:
+        self.settings = settings
+        self.pipeline = pipeline
+        self.listener = listener
+        self.memory = memory
+        self.wake_word = settings.wake.models[0]  # the model listening now: what Home Assistant is told
+        self._wanted = self.wake_word  # the latest request
+        self._swap: asyncio.Task[None] | None = None
+
+    def set_muted(self, on: bool) -> None:
+        self.listener.muted = on
+
+    def set_private(self, on: bool) -> None:
+        if self.memory is not None:
+            self.memory.private = on
+
+    async def set_wake_word(self, name: str) -> None:
+        """Switch to `name`; the latest request wins. Returns once it is settled: swapped in,
+        superseded by a later request, or failed (the current model then stays)."""
+        self._wanted = name
+        if self._swap is None or self._swap.done():
+            self._swap = asyncio.get_running_loop().create_task(self._settle_wake())
+        # Shielded: a caller that gives up (the bridge stopping) must not cancel a half-done swap.
+        await asyncio.shield(self._swap)
+
+    async def _settle_wake(self) -> None:
+        """One load at a time; a model that is no longer wanted when it arrives is thrown away."""
+        while self._wanted != self.wake_word:
+            name = self._wanted
+            wake = await self._load_wake(name)
+            if self._wanted != name:
+                _LOGGER.info("wake word %s loaded but no longer wanted", name)
+                continue
+            if wake is None:
+                self._wanted = self.wake_word  # keep the model that works
+                continue
+            _inner(wake).threshold = _inner(self.listener.wake).threshold
+            self.listener.wake = wake
+            self.pipeline.wake_phrases = phrases_for((name,))
+            self.wake_word = name
+            _LOGGER.info("wake word is now %s", name)
+
+    async def _load_wake(self, name: str) -> Any:
+        settings = replace(self.settings, wake=replace(self.settings.wake, models=(name,)))
+        try:
+            return await asyncio.to_thread(factory.make_wake, settings)
+        except HomeplmError as err:
+            _LOGGER.warning("cannot switch the wake word to %s: %s", name, err)
+        except Exception:
+            _LOGGER.exception("loading the wake word %s failed", name)
+        return None
+
+    def set_sensitivity(self, threshold: float) -> None:
+        _inner(self.listener.wake).threshold = threshold
+
+    def set_volume(self, volume: float) -> None:
+        self.pipeline.volume = volume
+
+    async def announce(self, text: str) -> None:
+        await self.pipeline.speak(clean_text(text))  # the bridge cleans it too; a NUL must never reach TTS
+
+    async def ask(self, text: str) -> str:
+        result = await self.pipeline.run_text(clean_text(text), Stage.TTS, source="mqtt")
+        return result.reply or ""
+
+    async def forget_last(self) -> bool:
+        if self.memory is None:
+            return False
+        return await asyncio.to_thread(self.memory.forget_last_exchange) is not None
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "muted": self.listener.muted,
+            "private": bool(self.memory is not None and self.memory.private),
+            "wake_word": self.wake_word,
+            "sensitivity": float(_inner(self.listener.wake).threshold),
+            "volume": self.pipeline.volume,
+        }

@@ -1,0 +1,98 @@
+"""MQTT in a homeplm process: the broker link, the house's devices plugged into the fast intents,
+recognition biased with their names, and — in the daemon — the Home Assistant bridge."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from homeplm.config.schema import Settings
+from homeplm.core.events import EventType, PipelineEvent
+from homeplm.voice.asr_bias import bias_prompt
+from homeplm.voice.pipeline import Pipeline
+
+_LOGGER = logging.getLogger(__name__)
+
+# Retained discovery messages arrive right after connecting; commands wait this long for them.
+HOUSE_SETTLE_S = 1.5
+
+
+class HouseLink:
+    def __init__(self, settings: Settings, pipeline: Pipeline | None) -> None:
+        from homeplm.backends.mqtt_paho import PahoLink
+        from homeplm.house import DeviceActions, DeviceIntents, DeviceRegistry, SentenceIntents
+        from homeplm.mqtt.ha_entities import availability_topic, state_topic
+
+        mqtt = settings.mqtt
+        self.settings = settings
+        self.pipeline = pipeline
+        self.link = PahoLink(mqtt, asyncio.get_running_loop(), availability_topic=availability_topic(mqtt))
+        self.registry = DeviceRegistry(self.link, mqtt)
+        self.event_topic = state_topic(mqtt, "custom_event")
+        self.bridge: Any = None
+        self.intents = None
+        if pipeline is not None and (intents := _intent_route(pipeline)) is not None:
+            self.intents = intents
+            intents.register(SentenceIntents.from_settings(self.link, mqtt))
+            intents.register(DeviceIntents(self.registry, DeviceActions(self.link, self.registry)))
+            pipeline.asr_prompt = self.asr_prompt
+
+    def asr_prompt(self) -> str | None:
+        devices = self.registry.devices()
+        return bias_prompt((d.name for d in devices), (d.area or "" for d in devices))
+
+    async def start(self, control: Any = None) -> None:
+        """Connect (a broker that is down is retried in the background; voice keeps working)."""
+        self.registry.start()
+        if control is not None:
+            from homeplm.mqtt.bridge import HomeAssistantBridge
+
+            self.bridge = HomeAssistantBridge(self.link, self.settings.mqtt, control)
+            self.bridge.start()
+        await self.link.start()
+
+    async def settle(self) -> None:
+        """Give the broker a moment to deliver the retained discovery of the house."""
+        await asyncio.sleep(HOUSE_SETTLE_S)
+
+    def on_event(self, event: PipelineEvent) -> None:
+        if self.bridge is not None:
+            self.bridge.on_event(event)
+        if event.type is EventType.REPLY_END and event.data.get("route") == "intent:sentences.custom":
+            self._publish_custom_event()
+
+    def _publish_custom_event(self) -> None:
+        reply = getattr(self.intents, "last_reply", None)
+        data = dict(getattr(reply, "data", None) or {})
+        if "event" in data:
+            self.link.publish(self.event_topic, json.dumps(data))
+
+    async def stop(self) -> None:
+        if self.bridge is not None:
+            await self.bridge.stop()
+        await self.link.stop()
+
+
+def _intent_route(pipeline: Pipeline) -> Any:
+    from homeplm.brain.intents.router import IntentRoute
+
+    for route in getattr(pipeline.parts.brain, "routes", ()):
+        if isinstance(route, IntentRoute):
+            return route
+    return None
+
+
+def describe_devices(house: HouseLink) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": d.name,
+            "area": d.area,
+            "component": d.component,
+            "source": d.source,
+            "capabilities": sorted(d.capabilities),
+            "state": {k: v for k, v in d.state.items() if v is not None},
+        }
+        for d in sorted(house.registry.devices(), key=lambda d: (d.area or "", d.name))
+    ]
