@@ -30,12 +30,6 @@ from homeplm.core.events import EventRecorder, EventType
 from homeplm.voice.listener import Listener
 from homeplm.voice.wavio import ArraySource, NullSink
 
-TARGETS = {
-    "speech_end_to_first_audio_p50_ms": 1500,
-    "wake_idle_cpu_percent": 5.0,
-    "peak_rss_mb": 1200,
-}
-
 
 def percentile(values: list[float], q: float) -> float:
     if not values:

@@ -12,8 +12,6 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from homeplm.cli.admin import DaemonNotRunningError  # noqa: F401  (kept for callers)
-
 if TYPE_CHECKING:
     import numpy as np
 

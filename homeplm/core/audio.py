@@ -9,7 +9,6 @@ import numpy as np
 
 SAMPLE_RATE = 16_000
 SAMPLE_WIDTH = 2
-CHANNELS = 1
 CHUNK_SAMPLES = 1280  # 80 ms: openWakeWord's native frame
 CHUNK_MS = CHUNK_SAMPLES * 1000 // SAMPLE_RATE
 CHUNK_BYTES = CHUNK_SAMPLES * SAMPLE_WIDTH
@@ -22,11 +21,6 @@ def samples_to_ms(samples: int, rate: int = SAMPLE_RATE) -> int:
 def to_float32(pcm: np.ndarray) -> np.ndarray:
     """int16 samples → float32 in [-1, 1)."""
     return pcm.astype(np.float32) / 32768.0
-
-
-def to_int16(audio: np.ndarray) -> np.ndarray:
-    """float samples in [-1, 1] → int16, clipped."""
-    return np.clip(np.round(audio * 32767.0), -32768, 32767).astype(np.int16)
 
 
 def to_mono(frames: np.ndarray) -> np.ndarray:

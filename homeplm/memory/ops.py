@@ -71,7 +71,3 @@ class MemoryOps:
     def op_stats(self) -> dict[str, Any]:
         total, facts = self.memory.stats()  # a short wait: the daemon's `status` asks this too
         return {"items": total, "facts": facts, "exchanges": total - facts, "private": self.memory.private}
-
-    def op_private(self, on: bool) -> bool:
-        self.memory.private = on
-        return on

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from homeplm.memory import jsonl
-from homeplm.memory.fake import content_words
 from homeplm.memory.ranking import rank
 from homeplm.memory.types import MemoryHit, MemoryItem, MemoryKind, MemoryStore
+from homeplm.memory.words import content_words
 from homeplm.memory.worker import StoreWorker
 
 if TYPE_CHECKING:
