@@ -18,11 +18,12 @@ import pytest
 
 from homeplm.brain.explain import TurnTimer
 from homeplm.cli import doctor
-from homeplm.cli.admin import TurnLog, render_status
+from homeplm.cli.admin import render_status
 from homeplm.config import Settings
 from homeplm.config.schema import MqttSettings
 from homeplm.core.events import EventType, PipelineEvent
 from homeplm.daemon.handlers import make_handlers
+from homeplm.daemon.turnlog import TurnLog
 from tests.conftest import REPO, homeplm_cli
 
 # -- TurnLog and the status handler (no models) -----------------------------------------------------

@@ -316,7 +316,7 @@ def test_missing_microphone_names_the_devices_that_exist(pulse: PulseServer, tmp
 
 
 def test_microphone_unplugged_mid_run_ends_the_daemon(tmp_path: Path) -> None:
-    from homeplm.cli.commands import MIC_RETRIES
+    from homeplm.daemon.main import MIC_RETRIES
 
     own = PulseServer()  # killed below: not the module's server
     cfg = config(tmp_path, "input:\n  device: pulse\n  stall_timeout_s: 1.0\n")

@@ -4,39 +4,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import faulthandler
 import json
 import logging
 import sys
-import time
 from typing import Any
 
 from homeplm import assistant
 from homeplm.backends import factory
 from homeplm.brain.explain import TurnTimer, explain
 from homeplm.brain.explain import render as render_explain
-from homeplm.cli.admin import TurnLog
-from homeplm.cli.main import ON_HANGUP, resolve_config_path, write_out
+from homeplm.cli.main import resolve_config_path, write_out
 from homeplm.config import Settings, load_settings, settings_to_dict
-from homeplm.core.errors import AudioError, AudioInputError, HomeplmError
+from homeplm.core.errors import AudioError, HomeplmError
 from homeplm.core.events import EventBus, EventType, PipelineEvent
 from homeplm.core.logs import log_event, setup_logging
-from homeplm.core.paths import control_socket, state_dir
+from homeplm.core.paths import control_socket
 from homeplm.core.stages import AudioSink, AudioSource
-from homeplm.daemon import sdnotify
+from homeplm.daemon import main as daemon
 from homeplm.daemon.control_socket import call, daemon_running
-from homeplm.daemon.handlers import expire_periodically, make_handlers, start_control
-from homeplm.daemon.warmup import StartupMarks
+from homeplm.daemon.turnlog import TurnLog
 from homeplm.voice.listener import Listener
 from homeplm.voice.pipeline import Pipeline, Stage
 from homeplm.voice.wavio import NullSink, RawStdinSource, WavFileSink, WavFileSource, load_wav_16k
 
 _LOGGER = logging.getLogger(__name__)
-
-# A lost microphone is reopened this many times (with growing pauses) before the daemon exits
-# non-zero, so that systemd restarts it.
-MIC_RETRIES = 3
-MIC_STABLE_S = 60.0
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -77,12 +68,11 @@ async def cmd_run(args: argparse.Namespace) -> int:
     timer = TurnTimer()
     turn_log = TurnLog()
     emit = EventBus(log_event, timer, turn_log, *((_TurnPrinter(),) if from_file else ()))
-    control = None
     house = None
     parts: dict[str, Any] = {}
     pipeline = None
     live = source is None or args.input == "-"
-    marks = _startup_marks(settings) if live else None
+    marks = daemon.startup_marks(settings) if live else None
     try:
         pipeline, parts = await assistant.start(settings, assistant.PART_NAMES, emit, sink, marks)
         listener = Listener(pipeline, parts["wake"], emit)
@@ -93,28 +83,20 @@ async def cmd_run(args: argparse.Namespace) -> int:
             await listener.run(source)  # a file: one pass, no daemon services
         else:
             # A live input (microphone, or a pipe from one): the daemon, with its control socket.
-            info: dict[str, Any] = {"turn_log": turn_log}
-            if house is not None:
-                info["mqtt_connected"] = lambda: house.link.connected
-            handlers = make_handlers(pipeline, listener, parts.get("memory"), timer, info)
-            control = await start_control(control_socket(settings), handlers)
-            housekeeping = asyncio.create_task(expire_periodically(parts.get("memory")))
-            watchdog = asyncio.create_task(sdnotify.watchdog_loop())
-            _reload_on_hangup(args, settings, pipeline, listener, parts.get("memory"))
-            sdnotify.ready("listening")
-            if marks is not None:
-                marks.started()
-            try:
-                if source is not None:
-                    await listener.run(source)
-                else:
-                    await _listen_to_microphone(settings, listener)
-            finally:
-                housekeeping.cancel()
-                watchdog.cancel()
+            config_path = resolve_config_path(args.config)
+            await daemon.serve(
+                settings,
+                config_path,
+                pipeline,
+                listener,
+                parts,
+                source=source,
+                house=house,
+                turn_log=turn_log,
+                timer=timer,
+                marks=marks,
+            )
     finally:
-        if control is not None:
-            await control.close()
         if house is not None:
             await house.stop()
         if source is not None:
@@ -123,32 +105,6 @@ async def cmd_run(args: argparse.Namespace) -> int:
         await assistant.shutdown(pipeline, parts)
     failed = [t for t in listener.turns if t.outcome == "error"]
     return 1 if failed else 0
-
-
-def _startup_marks(settings: Settings) -> StartupMarks:
-    """The daemon runs each model once at start-up, marked in the state directory, so a native
-    crash (SIGILL) happens then and the next start names the part; faulthandler puts the Python
-    stack of such a crash on stderr (the journal)."""
-    faulthandler.enable()
-    marks = StartupMarks(state_dir(settings))
-    marks.report_previous()
-    return marks
-
-
-def _reload_on_hangup(
-    args: argparse.Namespace, settings: Settings, pipeline: Any, listener: Any, memory: Any
-) -> None:
-    from homeplm.daemon.reload import daemon_appliers, reload
-
-    current = [settings]
-    appliers = daemon_appliers(pipeline, listener, memory)
-
-    def on_hangup() -> None:
-        sdnotify.reloading()
-        current[0], _report = reload(resolve_config_path(args.config), current[0], appliers)
-        sdnotify.ready("listening")
-
-    ON_HANGUP.append(on_hangup)
 
 
 async def _start_house(
@@ -200,27 +156,6 @@ async def _run_sink(settings: Settings, args: argparse.Namespace) -> AudioSink:
         raise errors[0]
     both = "\nhomeplm: ".join(err.message for err in errors)  # cli.main prints the first "homeplm: "
     raise AudioError(both, code=errors[0].code)
-
-
-async def _listen_to_microphone(settings: Settings, listener: Listener) -> None:
-    """Supervised: a lost device is reopened with back-off; after MIC_RETRIES the error ends the daemon."""
-    failures = 0
-    while True:
-        opened = time.monotonic()
-        mic: AudioSource | None = None
-        try:
-            mic = factory.make_mic(settings)
-            await listener.run(mic)
-            return
-        except AudioInputError as err:
-            failures = 1 if time.monotonic() - opened > MIC_STABLE_S else failures + 1
-            if failures > MIC_RETRIES:
-                raise
-            _LOGGER.warning("microphone lost (%s); reopening in %d s", err, 2**failures)
-            await asyncio.sleep(2**failures)
-        finally:
-            if mic is not None:
-                await mic.close()
 
 
 async def cmd_transcribe(args: argparse.Namespace) -> int:

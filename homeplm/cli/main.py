@@ -18,8 +18,6 @@ from homeplm.core.errors import HomeplmError
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = "configs/homeplm.yaml"
-# What a running command does on SIGHUP (the daemon registers its config reload here).
-ON_HANGUP: list[Callable[[], None]] = []
 EXIT_INTERRUPTED = 130
 # 128 + SIGPIPE: what a shell reports for a tool whose reader went away (`homeplm … | head -1`).
 EXIT_BROKEN_PIPE = 141
@@ -156,6 +154,7 @@ def _run_async(coro: Coroutine[Any, Any, int]) -> int:
     """Run a command; SIGTERM ends it cleanly (exit 0), SIGINT too (exit 130), no traceback."""
     received: list[int] = []
     from homeplm.daemon import sdnotify
+    from homeplm.daemon.main import ON_HANGUP
 
     async def wrapper() -> int:
         task = asyncio.current_task()

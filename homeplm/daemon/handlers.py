@@ -27,7 +27,7 @@ def make_handlers(
     timer: TurnTimer,
     info: dict[str, Any] | None = None,
 ) -> dict[str, Handler]:
-    """`info` (all optional) adds to `status`: "turn_log" (an admin.TurnLog on the event bus: the
+    """`info` (all optional) adds to `status`: "turn_log" (a daemon.turnlog.TurnLog on the event bus: the
     last turns, the state, READY's load times), "load_ms" ({part: ms}, else the TurnLog's),
     "models" ({role: path}, else resolved from the settings), "mqtt_connected" (a callable)."""
     started = time.monotonic()
@@ -67,7 +67,7 @@ def make_handlers(
         return listener.muted
 
     async def status(args: dict[str, Any]) -> dict[str, Any]:
-        from homeplm.cli.admin import model_paths
+        from homeplm.daemon.turnlog import model_paths
 
         _only(args)
 
