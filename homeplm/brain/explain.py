@@ -36,11 +36,12 @@ class TurnTimer:
         return self._marks.pop(run_id, {})
 
 
-def explain(result: TurnResult, brain: Any, timer: TurnTimer) -> dict[str, Any]:
-    decision = getattr(brain, "last_decision", None)
+def explain(result: TurnResult, timer: TurnTimer) -> dict[str, Any]:
+    """The route record of one turn (it came back with the turn), with its timings."""
     record: dict[str, Any] = {"question": result.transcript, "reply": result.reply, "outcome": result.outcome}
-    if decision is not None:
-        record |= {"route": decision.route, "reason": decision.reason, **decision.details}
+    if route := result.record.get("route"):
+        details = result.record.get("details") or {}
+        record |= {"route": route, "reason": result.record.get("reason"), **details}
     record["timings"] = timer.timings(result.run_id)
     if result.error is not None:
         record["error"] = {"code": result.error.code, "message": result.error.message}

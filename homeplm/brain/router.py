@@ -71,6 +71,8 @@ class Router:
     async def reply(self, turn: Turn) -> AsyncIterator[str]:
         route, decision = self.decide(turn)
         self.last_decision = decision
+        # The same details dict: what the route adds while it answers shows in the turn's record.
+        turn.record.update(route=decision.route, reason=decision.reason, details=decision.details)
         _LOGGER.debug("route %s: %s", decision.route, decision.reason)
         parts: list[str] = []
         async for delta in route.reply(turn, decision):

@@ -221,7 +221,7 @@ async def cmd_ask(args: argparse.Namespace) -> int:
             await sink.close()
         await assistant.shutdown(pipeline, parts)
     assert pipeline is not None
-    return _finish_ask(explain(result, pipeline.parts.brain, timer), args.explain)
+    return _finish_ask(explain(result, timer), args.explain)
 
 
 def _finish_ask(record: dict[str, Any], show: bool) -> int:

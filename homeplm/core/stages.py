@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -42,6 +42,10 @@ class Turn:
     room: str | None = None
     speaker: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    # The route record, filled by the brain as it answers (route, reason, details: memories used,
+    # what was sent to an expert, a fallback): it travels back with the turn, so concurrent turns
+    # never read each other's record from the brain.
+    record: dict[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable

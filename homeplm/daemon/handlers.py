@@ -40,7 +40,7 @@ def make_handlers(
         _only(args, "text", "speak")
         text, speak = _text(args, "text"), _bool(args, "speak", False)
         result = await pipeline.run_text(text, Stage.TTS if speak else Stage.BRAIN, source="cli")
-        return explain(result, pipeline.parts.brain, timer)
+        return explain(result, timer)
 
     async def memory_op(args: dict[str, Any]) -> Any:
         _only(args, "op", "args")

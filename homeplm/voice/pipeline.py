@@ -11,7 +11,7 @@ import functools
 import itertools
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, TypeVar
 
@@ -46,6 +46,7 @@ class TurnResult:
     transcript: str | None = None
     reply: str | None = None
     error: HomeplmError | None = None
+    record: dict[str, Any] = field(default_factory=dict)  # the brain's route record (Turn.record)
 
 
 @dataclass(slots=True)
@@ -103,6 +104,7 @@ class Pipeline:
                 result.outcome = "no-text"
             elif end_stage > Stage.STT:
                 turn = Turn(result.transcript, source=source)
+                result.record = turn.record
                 result.reply = await self._answer(result.run_id, turn, end_stage)
         return result
 
@@ -112,7 +114,9 @@ class Pipeline:
         async with self._guard(result):
             result.transcript = text
             self._emit(result.run_id, EventType.TRANSCRIPT, text=text, source=source)
-            result.reply = await self._answer(result.run_id, Turn(text, source=source), end_stage)
+            turn = Turn(text, source=source)
+            result.record = turn.record
+            result.reply = await self._answer(result.run_id, turn, end_stage)
         return result
 
     async def speak(self, text: str) -> TurnResult:
@@ -203,10 +207,10 @@ class Pipeline:
                 await speaker.cancel()
             raise
         reply = "".join(parts).strip()
-        route = getattr(getattr(brain, "last_decision", None), "route", None)
+        route = turn.record.get("route")
         if route == "intent:stop":
             self.stop_playback()
-        self._emit(run_id, EventType.REPLY_END, text=reply, route=route)
+        self._emit(run_id, EventType.REPLY_END, text=reply, route=route, reason=turn.record.get("reason"))
         if speaker is not None:
             for sentence in splitter.flush():
                 speaker.put(sentence)
