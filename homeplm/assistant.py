@@ -6,7 +6,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,16 +84,27 @@ def fixed_replies() -> tuple[str, ...]:
     return (*FIXED_REPLIES, NOTHING_SAID, UNREACHABLE_NOTE.strip())
 
 
-def build_brain(settings: Settings, chat: Any, memory: Any) -> Router:
-    """The ordered routes: fast intents, the expert (only if configured), the local LLM."""
+@dataclass(slots=True)
+class PlugIns:
+    """What other parts add when the pipeline is built (the house over MQTT does): intent handlers
+    after the built-in ones, and the words that bias speech recognition."""
+
+    intents: list[Any] = field(default_factory=list)
+    asr_prompt: Callable[[], str | None] | None = None
+
+
+def build_brain(settings: Settings, chat: Any, memory: Any, intents: Sequence[Any] = ()) -> Router:
+    """The ordered routes: fast intents (built-in, then the plug-ins'), the expert (only if
+    configured), the local LLM."""
     from homeplm.brain.intents.router import make_builtin_intents
     from homeplm.brain.llm_route import LlmChatRoute
     from homeplm.memory.voice import VoiceMemory
 
     local = LlmChatRoute(chat, settings.llm, settings.assistant, memory=memory)
-    routes: list[Route] = [
-        make_builtin_intents(VoiceMemory(memory) if memory is not None else None),
-    ]
+    fast = make_builtin_intents(VoiceMemory(memory) if memory is not None else None)
+    for handler in intents:
+        fast.register(handler)
+    routes: list[Route] = [fast]
     if settings.expert.url:
         from homeplm.brain.expert import ExpertClient, ExpertRoute
 
@@ -103,13 +114,20 @@ def build_brain(settings: Settings, chat: Any, memory: Any) -> Router:
 
 
 def build_pipeline(
-    settings: Settings, loaded: LoadedParts, emit: EventCallback, sink: AudioSink | None
+    settings: Settings,
+    loaded: LoadedParts,
+    emit: EventCallback,
+    sink: AudioSink | None,
+    plugins: PlugIns | None = None,
 ) -> Pipeline:
     parts = loaded.parts
-    brain = build_brain(settings, parts["llm"], parts.get("memory")) if "llm" in parts else None
+    plugins = plugins or PlugIns()
+    brain = None
+    if "llm" in parts:
+        brain = build_brain(settings, parts["llm"], parts.get("memory"), plugins.intents)
     tts = PhraseCache(parts["tts"]) if "tts" in parts else None
     components = Components(vad=parts.get("vad"), stt=parts.get("stt"), brain=brain, tts=tts)
-    return Pipeline(components, settings, emit, sink)
+    return Pipeline(components, settings, emit, sink, plugins.asr_prompt)
 
 
 async def shutdown(pipeline: Pipeline | None, parts: dict[str, Any]) -> None:
@@ -128,11 +146,12 @@ async def start(
     emit: EventCallback,
     sink: AudioSink | None,
     marks: StartupMarks | None = None,
+    plugins: PlugIns | None = None,
 ) -> tuple[Pipeline, dict[str, Any]]:
     """Load what is named, build the pipeline, and announce READY with the load times."""
     started = time.perf_counter()
     loaded = await load_parts(settings, names, marks)
-    pipeline = build_pipeline(settings, loaded, emit, sink)
+    pipeline = build_pipeline(settings, loaded, emit, sink, plugins)
     ready_ms = round((time.perf_counter() - started) * 1000, 1)
     if isinstance(pipeline.parts.tts, PhraseCache):
         warm = functools.partial(pipeline.parts.tts.warm, fixed_replies())

@@ -74,10 +74,12 @@ async def cmd_run(args: argparse.Namespace) -> int:
     live = source is None or args.input == "-"
     marks = daemon.startup_marks(settings) if live else None
     try:
-        pipeline, parts = await assistant.start(settings, assistant.PART_NAMES, emit, sink, marks)
+        house = _new_house(settings)
+        plugins = house.plugins() if house is not None else None
+        pipeline, parts = await assistant.start(settings, assistant.PART_NAMES, emit, sink, marks, plugins)
         listener = Listener(pipeline, parts["wake"], emit)
-        if settings.mqtt.host:
-            house = await _start_house(settings, pipeline, emit, listener if live else None, parts)
+        if house is not None:
+            await _start_house(house, settings, pipeline, emit, listener if live else None, parts)
         if not live:
             assert source is not None
             await listener.run(source)  # a file: one pass, no daemon services
@@ -107,14 +109,26 @@ async def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-async def _start_house(
-    settings: Settings, pipeline: Any, emit: EventBus, listener: Listener | None, parts: dict[str, Any]
-) -> Any:
-    """MQTT: the house's devices in the intents; with a listener (the daemon) Home Assistant's too."""
-    from homeplm.daemon.knobs import DaemonControl
+def _new_house(settings: Settings) -> Any:
+    """The house over MQTT (when a broker is configured): its plug-ins go into the pipeline."""
+    if not settings.mqtt.host:
+        return None
     from homeplm.mqtt.house_link import HouseLink
 
-    house = HouseLink(settings, pipeline)
+    return HouseLink(settings)
+
+
+async def _start_house(
+    house: Any,
+    settings: Settings,
+    pipeline: Any,
+    emit: EventBus,
+    listener: Listener | None,
+    parts: dict[str, Any],
+) -> None:
+    """Connect; with a listener (the daemon) Home Assistant's bridge too."""
+    from homeplm.daemon.knobs import DaemonControl
+
     control = DaemonControl(settings, pipeline, listener, parts.get("memory")) if listener else None
     await house.start(control)
     emit.add(house.on_event)
@@ -128,7 +142,6 @@ async def _start_house(
                 file=sys.stderr,
                 flush=True,
             )
-    return house
 
 
 async def _run_sink(settings: Settings, args: argparse.Namespace) -> AudioSink:
@@ -207,12 +220,13 @@ async def cmd_ask(args: argparse.Namespace) -> int:
     house = None
     try:
         emit = EventBus(log_event, timer, stream)
-        pipeline, parts = await assistant.start(settings, names, emit, sink)
-        if settings.mqtt.host and not daemon_running(socket):
-            # No daemon: load the house from the broker, as `run --input` does, so that "turn on
-            # the kettle" reaches the kettle rather than the language model. (A running daemon
-            # holds homeplm's MQTT client id: a second connection with it would knock it off.)
-            house = await _start_house(settings, pipeline, emit, None, parts)
+        # No daemon: load the house from the broker, as `run --input` does, so that "turn on the
+        # kettle" reaches the kettle rather than the language model.
+        house = _new_house(settings) if not daemon_running(socket) else None
+        plugins = house.plugins() if house is not None else None
+        pipeline, parts = await assistant.start(settings, names, emit, sink, plugins=plugins)
+        if house is not None:
+            await _start_house(house, settings, pipeline, emit, None, parts)
         result = await pipeline.run_text(args.text, Stage.TTS if speak else Stage.BRAIN)
     finally:
         if house is not None:
@@ -265,7 +279,7 @@ async def _mqtt_devices(settings: Settings, as_json: bool) -> int:
 
     if not settings.mqtt.host:
         raise HomeplmError("no MQTT broker configured (mqtt.host)", code="config", exit_code=2)
-    house = HouseLink(settings, None)
+    house = HouseLink(settings)
     await house.start()
     try:
         await house.settle()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,13 +95,24 @@ class SentenceIntents:
 
     name = "sentences"
 
-    def __init__(self, link: MqttLink | None, rules: Iterable[SentenceRule]) -> None:
+    def __init__(
+        self,
+        link: MqttLink | None,
+        rules: Iterable[SentenceRule],
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self.link = link
         self.rules = list(rules)
+        self.on_event = on_event  # a rule's event (with its data) goes here: Home Assistant's event entity
 
     @classmethod
-    def from_settings(cls, link: MqttLink | None, settings: MqttSettings) -> SentenceIntents:
-        return cls(link, load_sentences(settings.sentences) if settings.sentences else [])
+    def from_settings(
+        cls,
+        link: MqttLink | None,
+        settings: MqttSettings,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+    ) -> SentenceIntents:
+        return cls(link, load_sentences(settings.sentences) if settings.sentences else [], on_event)
 
     def allowed_topics(self) -> frozenset[str]:
         return frozenset(r.topic for r in self.rules if r.topic)
@@ -125,4 +136,6 @@ class SentenceIntents:
             _LOGGER.info("custom sentence publishes on %s", rule.topic)
             self.link.publish(rule.topic, rule.payload, retain=rule.retain)
         data = {"event": rule.event, **rule.data} if rule.event else {}
+        if data and self.on_event is not None:
+            self.on_event(data)
         return IntentReply(rule.reply, data=data)

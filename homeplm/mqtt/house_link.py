@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeplm.config.schema import Settings
-from homeplm.core.events import EventType, PipelineEvent
+from homeplm.core.events import PipelineEvent
 from homeplm.voice.asr_bias import bias_prompt
-from homeplm.voice.pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from homeplm.assistant import PlugIns
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -20,24 +22,34 @@ HOUSE_SETTLE_S = 1.5
 
 
 class HouseLink:
-    def __init__(self, settings: Settings, pipeline: Pipeline | None) -> None:
+    """The broker link and the house's devices; it plugs its intents and recognition bias into the
+    pipeline when the pipeline is built (`plugins()`), and in the daemon bridges Home Assistant."""
+
+    def __init__(self, settings: Settings) -> None:
         from homeplm.backends.mqtt_paho import PahoLink
-        from homeplm.house import DeviceActions, DeviceIntents, DeviceRegistry, SentenceIntents
+        from homeplm.house import DeviceRegistry
         from homeplm.mqtt.ha_entities import availability_topic, state_topic
 
         mqtt = settings.mqtt
         self.settings = settings
-        self.pipeline = pipeline
         self.link = PahoLink(mqtt, asyncio.get_running_loop(), availability_topic=availability_topic(mqtt))
         self.registry = DeviceRegistry(self.link, mqtt)
         self.event_topic = state_topic(mqtt, "custom_event")
         self.bridge: Any = None
-        self.intents = None
-        if pipeline is not None and (intents := _intent_route(pipeline)) is not None:
-            self.intents = intents
-            intents.register(SentenceIntents.from_settings(self.link, mqtt))
-            intents.register(DeviceIntents(self.registry, DeviceActions(self.link, self.registry)))
-            pipeline.asr_prompt = self.asr_prompt
+
+    def plugins(self) -> PlugIns:
+        """Custom sentences and device control after the built-in intents; the house's names for ASR."""
+        from homeplm.assistant import PlugIns
+        from homeplm.house import DeviceActions, DeviceIntents, SentenceIntents
+
+        mqtt = self.settings.mqtt
+        return PlugIns(
+            intents=[
+                SentenceIntents.from_settings(self.link, mqtt, on_event=self._publish_custom_event),
+                DeviceIntents(self.registry, DeviceActions(self.link, self.registry)),
+            ],
+            asr_prompt=self.asr_prompt,
+        )
 
     def asr_prompt(self) -> str | None:
         devices = self.registry.devices()
@@ -60,28 +72,14 @@ class HouseLink:
     def on_event(self, event: PipelineEvent) -> None:
         if self.bridge is not None:
             self.bridge.on_event(event)
-        if event.type is EventType.REPLY_END and event.data.get("route") == "intent:sentences.custom":
-            self._publish_custom_event()
 
-    def _publish_custom_event(self) -> None:
-        reply = getattr(self.intents, "last_reply", None)
-        data = dict(getattr(reply, "data", None) or {})
-        if "event" in data:
-            self.link.publish(self.event_topic, json.dumps(data))
+    def _publish_custom_event(self, data: dict[str, Any]) -> None:
+        self.link.publish(self.event_topic, json.dumps(data))
 
     async def stop(self) -> None:
         if self.bridge is not None:
             await self.bridge.stop()
         await self.link.stop()
-
-
-def _intent_route(pipeline: Pipeline) -> Any:
-    from homeplm.brain.intents.router import IntentRoute
-
-    for route in getattr(pipeline.parts.brain, "routes", ()):
-        if isinstance(route, IntentRoute):
-            return route
-    return None
 
 
 def describe_devices(house: HouseLink) -> list[dict[str, Any]]:

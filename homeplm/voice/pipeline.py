@@ -61,7 +61,12 @@ class Components:
 
 class Pipeline:
     def __init__(
-        self, parts: Components, settings: Settings, emit: EventCallback, sink: AudioSink | None
+        self,
+        parts: Components,
+        settings: Settings,
+        emit: EventCallback,
+        sink: AudioSink | None,
+        asr_prompt: Callable[[], str | None] | None = None,
     ) -> None:
         self.parts = parts
         self.settings = settings
@@ -79,8 +84,8 @@ class Pipeline:
         self._speaker: SentenceSpeaker | None = None
         # Speech volume; Home Assistant's volume entity changes it at run time.
         self.volume = settings.tts.volume
-        # The house's own words for the recogniser (device and room names); set by the daemon.
-        self.asr_prompt: Callable[[], str | None] = lambda: None
+        # The house's own words for the recogniser (device and room names), from a plug-in.
+        self.asr_prompt: Callable[[], str | None] = asr_prompt or (lambda: None)
         self._background: set[asyncio.Task[None]] = set()
 
     # -- entry points -------------------------------------------------------------------------
