@@ -141,7 +141,7 @@ async def test_commands_reach_the_assistant(broker) -> None:
     rig.send("private", "ON")
     rig.send("wake_word", "alexa")
     rig.send("sensitivity", "0.6")
-    rig.send("volume", "1.5")
+    rig.send("volume", "50")  # Home Assistant's slider: percent
     rig.send("announce", "  dinner is ready  ")
     rig.send("ask", "what time is it")
     rig.send("forget_last", "PRESS")
@@ -150,7 +150,7 @@ async def test_commands_reach_the_assistant(broker) -> None:
         ("muted", True),
         ("private", True),
         ("sensitivity", 0.6),
-        ("volume", 1.5),
+        ("volume", 0.5),
     ]
     assert {c for c in rig.control.calls if c[0] not in ("muted", "private", "sensitivity", "volume")} == {
         ("wake_word", "alexa"),  # a model loads in the background: it settles in its own time
@@ -160,7 +160,7 @@ async def test_commands_reach_the_assistant(broker) -> None:
     }
     await wait_for(lambda: rig.last("ask") == b"the answer to what time is it")
     assert rig.last("mute") == b"ON" and rig.last("private") == b"ON" and rig.last("state") == b"muted"
-    assert (rig.last("wake_word"), rig.last("sensitivity"), rig.last("volume")) == (b"alexa", b"0.6", b"1.5")
+    assert (rig.last("wake_word"), rig.last("sensitivity"), rig.last("volume")) == (b"alexa", b"0.6", b"50")
     await rig.stop()
 
 
@@ -181,7 +181,7 @@ async def test_malformed_commands_are_ignored(broker, caplog) -> None:
     with caplog.at_level(logging.DEBUG, logger="homeplm.mqtt.bridge"):
         for key, payload in bad:
             rig.send(key, payload)
-        rig.send("volume", "0.5")  # the bridge still works
+        rig.send("volume", "50")  # the bridge still works (percent)
         await wait_for(lambda: rig.control.calls)
     assert rig.control.calls == [("volume", 0.5)]
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]

@@ -350,7 +350,7 @@ async def test_hostile_commands_are_logged_short_and_ignored(broker, caplog) -> 
                 if key in ("announce", "ask") and payload and b"\x00" not in payload[:1]:
                     continue  # text: most of these are (odd) text, tested below
                 observer.publish(f"{BASE}/{key}/set", payload)
-        observer.publish(f"{BASE}/volume/set", "0.5")
+        observer.publish(f"{BASE}/volume/set", "50")  # percent
         await wait_for(lambda: ("volume", 0.5) in control.calls)
     assert control.calls == [("volume", 0.5)], "no hostile payload reached the assistant"
     no_tracebacks(caplog.records)

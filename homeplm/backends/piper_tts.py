@@ -54,7 +54,7 @@ class PiperTts:
         self._syn_config = SynthesisConfig(
             speaker_id=settings.speaker_id,
             length_scale=settings.length_scale,
-            volume=settings.volume,
+            volume=1.0,  # the speaker applies tts.volume (it changes at run time); here too squared it
         )
         self._lock = threading.Lock()
         _LOGGER.info("Piper voice %s loaded (%d Hz)", self.name, self.sample_rate)

@@ -128,7 +128,9 @@ class HomeAssistantBridge:
         self._command("private", _switch, c.set_private)
         self._command("wake_word", _option, lambda name: self._spawn(self._set_wake_word(name)))
         self._command("sensitivity", _number(*disco.SENSITIVITY_RANGE[:2]), c.set_sensitivity)
-        self._command("volume", _number(*disco.VOLUME_RANGE[:2]), c.set_volume)
+        self._command(
+            "volume", _number(*disco.VOLUME_RANGE[:2]), lambda p: c.set_volume(disco.percent_to_volume(p))
+        )
         self._command("announce", _text, lambda text: self._spawn(c.announce(text), busy=True))
         self._command("ask", _text, lambda text: self._spawn(self._ask(text), busy=True))
         self._command("forget_last", _press, lambda _: self._spawn(self._forget(), busy=True))
@@ -162,9 +164,10 @@ class HomeAssistantBridge:
         self._publish("private", "ON" if snap.get("private") else "OFF")
         if "wake_word" in snap:
             self._publish("wake_word", str(snap["wake_word"]))
-        for key in ("sensitivity", "volume"):
-            if key in snap:
-                self._publish(key, f"{float(snap[key]):g}")
+        if "sensitivity" in snap:
+            self._publish("sensitivity", f"{float(snap['sensitivity']):g}")
+        if "volume" in snap:
+            self._publish("volume", str(disco.volume_to_percent(float(snap["volume"]))))
 
     def _publish(self, key: str, payload: str, *, retain: bool = True) -> None:
         self._link.publish(disco.state_topic(self._settings, key), payload, retain=retain)

@@ -14,7 +14,19 @@ from homeplm.config.schema import MqttSettings
 ASSIST_STATES = ("idle", "listening", "thinking", "speaking", "muted", "error")
 WAKE_WORDS = ("hey_jarvis", "alexa", "hey_mycroft", "okay_nabu", "hey_rhasspy")
 SENSITIVITY_RANGE = (0.05, 0.95, 0.05)  # min, max, step
-VOLUME_RANGE = (0.0, 2.0, 0.1)
+# Home Assistant shows volume as a 0–100 % slider (100 % = the voice as synthesised, volume 1.0);
+# the config's tts.volume may go above 1.0 (a boost), which the slider shows as 100 %.
+VOLUME_RANGE = (0, 100, 1)
+
+
+def volume_to_percent(volume: float) -> int:
+    return round(min(max(volume, 0.0), 1.0) * 100)
+
+
+def percent_to_volume(percent: float) -> float:
+    return round(percent / 100, 3)
+
+
 # Home Assistant's text entity refuses states longer than 255 characters.
 TEXT_MAX = 255
 INTENT_EVENT = "intent"
@@ -131,7 +143,15 @@ def entities(settings: MqttSettings) -> list[tuple[str, str, dict[str, Any]]]:
             "number",
             "volume",
             _controlled(
-                s, "volume", "Volume", min=vlo, max=vhi, step=vstep, mode="slider", icon="mdi:volume-high"
+                s,
+                "volume",
+                "Volume",
+                min=vlo,
+                max=vhi,
+                step=vstep,
+                mode="slider",
+                unit_of_measurement="%",
+                icon="mdi:volume-high",
             ),
         ),
         (
