@@ -346,7 +346,7 @@ BAD_REQUESTS = [
     (_request("memory", op="list", args={"kind": "rumour"}), "args.args.kind must be one of fact"),
     (_request("memory", op="search", args={}), "args.args.query is required by memory search"),
     (_request("memory", op="forget", args={"ids": [1]}), "args.args.ids must be a list of strings"),
-    (_request("memory", op="private", args={"on": "false"}), "args.args.on must be true or false"),
+    (_request("memory", op="forget", args={"last": "false"}), "args.args.last must be true or false"),
     (_request("memory", op="stats", args={"x": 1}), "unknown argument(s) args.args.x"),
     (_request("memory", op="import", args={"items": [{"v": 1}]}), "args.args.items[0]: field 'id'"),
 ]

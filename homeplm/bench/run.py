@@ -27,6 +27,7 @@ from homeplm.bench.phrases import HOUSEHOLD_COMMANDS, INTENT_COMMANDS, noise, sp
 from homeplm.config.schema import Settings
 from homeplm.core.audio import CHUNK_SAMPLES, SAMPLE_RATE
 from homeplm.core.events import EventRecorder, EventType
+from homeplm.core.stages import inner_wake
 from homeplm.voice.listener import Listener
 from homeplm.voice.wavio import ArraySource, NullSink
 
@@ -52,7 +53,7 @@ def wake_cpu_figures(wake: Any, tts: Any, seconds: float) -> dict[str, float]:
     quiet = noise(seconds, dbfs=-55.0)
     talk = np.concatenate([speak(tts, t, lead_s=0.1, tail_s=0.1) for t in HOUSEHOLD_COMMANDS])
     talk = np.resize(talk, len(quiet))
-    inner = getattr(wake, "wake", wake)  # the model itself, without the VAD gate
+    inner = inner_wake(wake)  # the model itself, without the VAD gate
     return {
         "wake_idle_cpu_percent": measure_wake_cpu(wake, quiet),
         "wake_idle_ungated_cpu_percent": measure_wake_cpu(inner, quiet),

@@ -12,6 +12,8 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from homeplm.core.stages import inner_wake
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -185,7 +187,7 @@ async def run_wake_test(
     _warn_if_daemon(socket, wav)
     source = _open_source(settings, wav)  # a bad file or device fails before the models load
     detector = await asyncio.to_thread(factory.make_wake, settings)
-    inner = getattr(detector, "wake", detector)  # the VAD gate wraps the openWakeWord detector
+    inner = inner_wake(detector)  # the VAD gate wraps the openWakeWord detector
     names = list(detector.names)
     window: deque[dict[str, float]] = deque(maxlen=max(1, round(WAKE_WINDOW_S * 1000 / CHUNK_MS)))
     gate = RefractoryGate(int(settings.wake.refractory_s * 1000))

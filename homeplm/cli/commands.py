@@ -22,6 +22,7 @@ from homeplm.core.paths import control_socket
 from homeplm.core.stages import AudioSink, AudioSource
 from homeplm.daemon import main as daemon
 from homeplm.daemon.control_socket import call, daemon_running
+from homeplm.daemon.knobs import Knobs
 from homeplm.daemon.turnlog import TurnLog
 from homeplm.voice.listener import Listener
 from homeplm.voice.pipeline import Pipeline, Stage
@@ -78,14 +79,18 @@ async def cmd_run(args: argparse.Namespace) -> int:
         plugins = house.plugins() if house is not None else None
         pipeline, parts = await assistant.start(settings, assistant.PART_NAMES, emit, sink, marks, plugins)
         listener = Listener(pipeline, parts["wake"], emit)
+        # The daemon's running knobs have one owner: Home Assistant, the control socket and SIGHUP
+        # all turn them through it.
+        knobs = Knobs(settings, pipeline, listener, parts.get("memory")) if live else None
         if house is not None:
-            await _start_house(house, settings, pipeline, emit, listener if live else None, parts)
+            await _start_house(house, settings, emit, knobs)
         if not live:
             assert source is not None
             await listener.run(source)  # a file: one pass, no daemon services
         else:
             # A live input (microphone, or a pipe from one): the daemon, with its control socket.
             config_path = resolve_config_path(args.config)
+            assert knobs is not None
             await daemon.serve(
                 settings,
                 config_path,
@@ -97,6 +102,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
                 turn_log=turn_log,
                 timer=timer,
                 marks=marks,
+                knobs=knobs,
             )
     finally:
         if house is not None:
@@ -118,21 +124,11 @@ def _new_house(settings: Settings) -> Any:
     return HouseLink(settings)
 
 
-async def _start_house(
-    house: Any,
-    settings: Settings,
-    pipeline: Any,
-    emit: EventBus,
-    listener: Listener | None,
-    parts: dict[str, Any],
-) -> None:
-    """Connect; with a listener (the daemon) Home Assistant's bridge too."""
-    from homeplm.daemon.knobs import DaemonControl
-
-    control = DaemonControl(settings, pipeline, listener, parts.get("memory")) if listener else None
-    await house.start(control)
+async def _start_house(house: Any, settings: Settings, emit: EventBus, knobs: Knobs | None) -> None:
+    """Connect; in the daemon (with its knobs) Home Assistant's bridge too."""
+    await house.start(knobs)
     emit.add(house.on_event)
-    if listener is None:
+    if knobs is None:
         await house.settle()  # a file run acts at once: let the retained discovery arrive first
         if not house.link.connected:
             mqtt = settings.mqtt
@@ -226,7 +222,7 @@ async def cmd_ask(args: argparse.Namespace) -> int:
         plugins = house.plugins() if house is not None else None
         pipeline, parts = await assistant.start(settings, names, emit, sink, plugins=plugins)
         if house is not None:
-            await _start_house(house, settings, pipeline, emit, None, parts)
+            await _start_house(house, settings, emit, None)
         result = await pipeline.run_text(args.text, Stage.TTS if speak else Stage.BRAIN)
     finally:
         if house is not None:

@@ -119,3 +119,8 @@ class Brain(Protocol):
 
     def new_conversation(self) -> None:
         """Forget the running conversation (follow-up context), not the household's memory."""
+
+
+def inner_wake(detector: Any) -> Any:
+    """The wake word model itself, inside the VAD gate if there is one (its threshold lives there)."""
+    return getattr(detector, "wake", detector)

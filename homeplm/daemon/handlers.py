@@ -26,10 +26,12 @@ def make_handlers(
     memory: Any,
     timer: TurnTimer,
     info: dict[str, Any] | None = None,
+    knobs: Any = None,
 ) -> dict[str, Handler]:
-    """`info` (all optional) adds to `status`: "turn_log" (a daemon.turnlog.TurnLog on the event bus: the
-    last turns, the state, READY's load times), "load_ms" ({part: ms}, else the TurnLog's),
-    "models" ({role: path}, else resolved from the settings), "mqtt_connected" (a callable)."""
+    """`info` (all optional) adds to `status`: "turn_log" (a daemon.turnlog.TurnLog on the event bus:
+    the last turns, the state, READY's load times), "load_ms" ({part: ms}, else the TurnLog's),
+    "models" ({role: path}, else resolved from the settings), "mqtt_connected" (a callable).
+    `knobs` (daemon/knobs.Knobs): the daemon's one owner of mute and the other knobs."""
     started = time.monotonic()
     info = dict(info or {})
 
@@ -63,7 +65,10 @@ def make_handlers(
 
     async def mute(args: dict[str, Any]) -> bool:
         _only(args, "on")
-        listener.muted = _bool(args, "on", True)
+        if knobs is not None:
+            knobs.set_muted(_bool(args, "on", True))
+        else:
+            listener.muted = _bool(args, "on", True)
         return listener.muted
 
     async def status(args: dict[str, Any]) -> dict[str, Any]:

@@ -1,16 +1,22 @@
-"""The running assistant's knobs, as Home Assistant's entities turn them (the MQTT bridge calls
-these): mute, private mode, wake word and sensitivity, volume, announce, ask, forget last."""
+"""The running assistant's knobs, and their one owner: mute, private mode, wake word and its
+sensitivity, volume (plus announce, ask and forget-last for Home Assistant).
+
+Home Assistant (the MQTT bridge), the control socket (`homeplm mute`) and SIGHUP (reload) all turn
+them through one `Knobs` object, and whoever listens (the bridge) hears of every change, whichever
+side made it."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from homeplm.backends import factory
 from homeplm.config.schema import Settings
 from homeplm.core.errors import HomeplmError
+from homeplm.core.stages import inner_wake
 from homeplm.mqtt.payloads import clean_text
 from homeplm.voice.listener import Listener
 from homeplm.voice.pipeline import Pipeline, Stage
@@ -19,12 +25,9 @@ from homeplm.voice.wakephrase import phrases_for
 _LOGGER = logging.getLogger(__name__)
 
 
-def _inner(wake: Any) -> Any:
-    """The wake word model itself, inside the VAD gate if there is one."""
-    return getattr(wake, "wake", wake)
+class Knobs:
+    """Owns the running knobs; every change goes through it and is told to `listeners`."""
 
-
-class DaemonControl:
     def __init__(self, settings: Settings, pipeline: Pipeline, listener: Listener, memory: Any) -> None:
         self.settings = settings
         self.pipeline = pipeline
@@ -33,13 +36,24 @@ class DaemonControl:
         self.wake_word = settings.wake.models[0]  # the model listening now: what Home Assistant is told
         self._wanted = self.wake_word  # the latest request
         self._swap: asyncio.Task[None] | None = None
+        # Called after any knob changed (the Home Assistant bridge republishes the states).
+        self.listeners: list[Callable[[], None]] = []
+
+    def _changed(self) -> None:
+        for listener in self.listeners:
+            try:
+                listener()
+            except Exception:  # a listener's failure must not undo or block the change
+                _LOGGER.exception("a knob listener failed")
 
     def set_muted(self, on: bool) -> None:
         self.listener.muted = on
+        self._changed()
 
     def set_private(self, on: bool) -> None:
         if self.memory is not None:
             self.memory.private = on
+        self._changed()
 
     async def set_wake_word(self, name: str) -> None:
         """Switch to `name`; the latest request wins. Returns once it is settled: swapped in,
@@ -61,11 +75,12 @@ class DaemonControl:
             if wake is None:
                 self._wanted = self.wake_word  # keep the model that works
                 continue
-            _inner(wake).threshold = _inner(self.listener.wake).threshold
+            inner_wake(wake).threshold = inner_wake(self.listener.wake).threshold
             self.listener.wake = wake
             self.pipeline.wake_phrases = phrases_for((name,))
             self.wake_word = name
             _LOGGER.info("wake word is now %s", name)
+            self._changed()
 
     async def _load_wake(self, name: str) -> Any:
         settings = replace(self.settings, wake=replace(self.settings.wake, models=(name,)))
@@ -78,10 +93,22 @@ class DaemonControl:
         return None
 
     def set_sensitivity(self, threshold: float) -> None:
-        _inner(self.listener.wake).threshold = threshold
+        inner_wake(self.listener.wake).threshold = threshold  # the model listening now, not a stale one
+        self._changed()
 
     def set_volume(self, volume: float) -> None:
         self.pipeline.volume = volume
+        self._changed()
+
+    def reload_appliers(self) -> dict[str, Callable[[Any], None]]:
+        """What SIGHUP may change at once, each through its knob."""
+        appliers: dict[str, Callable[[Any], None]] = {
+            "wake.threshold": self.set_sensitivity,
+            "tts.volume": self.set_volume,
+        }
+        if self.memory is not None:
+            appliers["memory.private"] = self.set_private
+        return appliers
 
     async def announce(self, text: str) -> None:
         await self.pipeline.speak(clean_text(text))  # the bridge cleans it too; a NUL must never reach TTS
@@ -100,6 +127,9 @@ class DaemonControl:
             "muted": self.listener.muted,
             "private": bool(self.memory is not None and self.memory.private),
             "wake_word": self.wake_word,
-            "sensitivity": float(_inner(self.listener.wake).threshold),
+            "sensitivity": float(inner_wake(self.listener.wake).threshold),
             "volume": self.pipeline.volume,
         }
+
+
+DaemonControl = Knobs  # the name the bridge's tests and Home Assistant side used

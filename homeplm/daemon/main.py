@@ -23,6 +23,7 @@ from homeplm.core.paths import control_socket, state_dir
 from homeplm.core.stages import AudioSource
 from homeplm.daemon import sdnotify
 from homeplm.daemon.handlers import expire_periodically, make_handlers, start_control
+from homeplm.daemon.knobs import Knobs
 from homeplm.daemon.turnlog import TurnLog
 from homeplm.daemon.warmup import StartupMarks
 from homeplm.voice.listener import Listener
@@ -62,6 +63,7 @@ async def serve(
     turn_log: TurnLog,
     timer: TurnTimer,
     marks: StartupMarks | None,
+    knobs: Knobs,
 ) -> None:
     """Run until the input ends (a pipe) or for ever (the microphone): control socket, watchdog,
     housekeeping and reload around the listener. READY is sent once everything answers."""
@@ -69,11 +71,11 @@ async def serve(
     info: dict[str, Any] = {"turn_log": turn_log}
     if house is not None:
         info["mqtt_connected"] = lambda: house.link.connected
-    handlers = make_handlers(pipeline, listener, memory, timer, info)
+    handlers = make_handlers(pipeline, listener, memory, timer, info, knobs)
     control = await start_control(control_socket(settings), handlers)
     housekeeping = asyncio.create_task(expire_periodically(memory))
     watchdog = asyncio.create_task(sdnotify.watchdog_loop())
-    reload_on_hangup(config_path, settings, pipeline, listener, memory)
+    reload_on_hangup(config_path, settings, knobs)
     sdnotify.ready("listening")
     if marks is not None:
         marks.started()
@@ -88,13 +90,11 @@ async def serve(
         await control.close()
 
 
-def reload_on_hangup(
-    config_path: Path | None, settings: Settings, pipeline: Any, listener: Any, memory: Any
-) -> None:
+def reload_on_hangup(config_path: Path | None, settings: Settings, knobs: Knobs) -> None:
     from homeplm.daemon.reload import daemon_appliers, reload
 
     current = [settings]
-    appliers = daemon_appliers(pipeline, listener, memory)
+    appliers = daemon_appliers(knobs)
 
     def on_hangup() -> None:
         sdnotify.reloading()

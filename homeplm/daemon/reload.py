@@ -61,13 +61,6 @@ def reload(path: Path | None, current: Settings, appliers: Appliers) -> tuple[Se
     return new, ReloadReport(applied, restart)
 
 
-def daemon_appliers(pipeline: Any, listener: Any, memory: Any) -> Appliers:
-    wake = getattr(listener.wake, "wake", listener.wake)
-    appliers: Appliers = {
-        "logging.level": setup_logging,
-        "wake.threshold": lambda value: setattr(wake, "threshold", value),
-        "tts.volume": lambda value: setattr(pipeline, "volume", value),
-    }
-    if memory is not None:
-        appliers["memory.private"] = lambda value: setattr(memory, "private", value)
-    return appliers
+def daemon_appliers(knobs: Any) -> Appliers:
+    """Logging here; the rest through the knobs' one owner (homeplm/daemon/knobs.py)."""
+    return {"logging.level": setup_logging, **knobs.reload_appliers()}

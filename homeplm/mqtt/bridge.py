@@ -124,6 +124,8 @@ class HomeAssistantBridge:
         """Subscribe to commands and HA's birth message; publish everything on every (re)connect."""
         s = self._settings
         c = self._control
+        if isinstance(listeners := getattr(c, "listeners", None), list):
+            listeners.append(self._publish_controls)  # a change from the CLI or a reload shows in HA
         self._command("mute", _switch, c.set_muted)
         self._command("private", _switch, c.set_private)
         self._command("wake_word", _option, lambda name: self._spawn(self._set_wake_word(name)))
