@@ -6,25 +6,18 @@ import numpy as np
 
 from homeplm.config.schema import TtsSettings
 from homeplm.voice.speaker import SentenceSpeaker
+from homeplm.voice.wavio import NullSink
 
 
-class CaptureSink:
-    sample_rate = 22050
+class CaptureSink(NullSink):
+    """Keeps what is played."""
 
     def __init__(self) -> None:
+        super().__init__(22050)
         self.audio: list[np.ndarray] = []
 
     async def play(self, audio: np.ndarray) -> None:
         self.audio.append(audio)
-
-    async def drain(self) -> None:
-        return None
-
-    def stop(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
 
 
 async def _rms(tts, volume: float) -> float:
