@@ -28,6 +28,8 @@ PART_NAMES = ("wake", "vad", "stt", "llm", "tts", "memory")
 
 @dataclass(slots=True)
 class LoadedParts:
+    """The parts a command loaded, by role, with how long each took to load (ms)."""
+
     parts: dict[str, Any] = field(default_factory=dict)
     load_ms: dict[str, float] = field(default_factory=dict)
 

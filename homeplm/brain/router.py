@@ -36,6 +36,8 @@ class RouteDecision:
 
 
 class Route(Protocol):
+    """One way to answer a turn (fast intents, the expert, the local LLM)."""
+
     name: str
 
     def accepts(self, turn: Turn) -> RouteDecision | None: ...

@@ -35,6 +35,8 @@ LOGS_EXIT_CODES = """exit codes:
 
 
 class DaemonNotRunningError(HomeplmError):
+    """An admin command that needs the daemon found none running."""
+
     code = "daemon_not_running"
     exit_code = EXIT_DAEMON_NOT_RUNNING
 

@@ -24,6 +24,8 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True, slots=True)
 class Check:
+    """One `homeplm doctor` finding: ok / warn / fail, what was seen, and the fix."""
+
     name: str
     status: str  # ok | warn | fail
     detail: str

@@ -11,18 +11,24 @@ from typing import Annotated
 
 @dataclass(frozen=True, slots=True)
 class Range:
+    """A numeric setting's allowed range, checked by the config loader."""
+
     lo: float | None = None
     hi: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Choice:
+    """A setting's allowed values, checked by the config loader."""
+
     options: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class InputSettings:
     # "default" (PortAudio's default input), a device name (substring match) or an index.
+    """The microphone: which device, and at what rate it is opened."""
+
     device: str | int = "default"
     # Block size asked of PortAudio; audio is re-cut into 80 ms chunks inside.
     block_ms: Annotated[int, Range(10, 500)] = 80
@@ -34,6 +40,8 @@ class InputSettings:
 
 @dataclass(frozen=True, slots=True)
 class OutputSettings:
+    """The speaker: which device, its rate, and a playback gain for the device."""
+
     device: str | int = "default"
     # Playback volume multiplier.
     volume: Annotated[float, Range(0.0, 4.0)] = 1.0
@@ -44,6 +52,8 @@ class OutputSettings:
 @dataclass(frozen=True, slots=True)
 class WakeSettings:
     # Shipped names (hey_jarvis, alexa, hey_mycroft, okay_nabu, hey_rhasspy) or paths to .tflite files.
+    """The wake word: models, threshold, pre-roll, refractory time, chime."""
+
     models: tuple[str, ...] = ("hey_jarvis",)
     threshold: Annotated[float, Range(0.05, 0.99)] = 0.5
     # After a detection the detector is reset and deaf for this long (its own tail re-triggers).
@@ -63,6 +73,8 @@ class WakeSettings:
 @dataclass(frozen=True, slots=True)
 class VadSettings:
     # Silero VAD ONNX model (null: the one shipped inside faster-whisper).
+    """Voice activity and endpointing: when speech starts and when the speaker has finished."""
+
     model: str | None = None
     threshold: Annotated[float, Range(0.05, 0.95)] = 0.5
     # No speech within this time after the wake word ends the turn quietly.
@@ -80,6 +92,8 @@ class VadSettings:
 @dataclass(frozen=True, slots=True)
 class AsrSettings:
     # CTranslate2 Whisper model directory (null: the shipped tiny.en).
+    """Speech recognition (faster-whisper): model, device, beam size, language."""
+
     model: str | None = None
     compute_type: Annotated[str, Choice(("int8", "int8_float32", "float32", "default"))] = "int8"
     beam_size: Annotated[int, Range(1, 10)] = 1
@@ -96,6 +110,8 @@ class AsrSettings:
 @dataclass(frozen=True, slots=True)
 class LlmSettings:
     # GGUF file (null: the shipped SmolLM2-135M-Instruct Q4_1).
+    """The local language model (a GGUF through llama.cpp) and how it generates."""
+
     model: str | None = None
     context_size: Annotated[int, Range(256, 131072)] = 2048
     threads: Annotated[int, Range(1, 64)] = 2
@@ -113,6 +129,8 @@ class LlmSettings:
 
 @dataclass(frozen=True, slots=True)
 class AssistantSettings:
+    """Who the assistant is: its name, the household, the system prompt."""
+
     name: str = "Jarvis"
     household: str = "the family"
     # {name} and {household} are filled in once at start, so the prompt stays byte-stable.
@@ -126,6 +144,8 @@ class AssistantSettings:
 @dataclass(frozen=True, slots=True)
 class TtsSettings:
     # Piper voice .onnx (its .onnx.json beside it; null: the shipped en_US-joe-medium).
+    """Speech synthesis (piper): voice, speaker, pace and volume."""
+
     voice: str | None = None
     length_scale: Annotated[float, Range(0.5, 2.0)] = 1.0
     volume: Annotated[float, Range(0.0, 4.0)] = 1.0
@@ -136,11 +156,15 @@ class TtsSettings:
 class PathsSettings:
     # Where the household's data lives (memory). null: $STATE_DIRECTORY (set by systemd), else
     # ~/.local/state/homeplm.
+    """Where homeplm keeps its state (memory, control socket)."""
+
     state_dir: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class MemorySettings:
+    """The household's memory: on/off, private mode, retention, what is stored and recalled."""
+
     enabled: bool = True
     # Private mode: nothing new is stored (what is stored stays until forgotten or expired).
     private: bool = False
@@ -163,6 +187,8 @@ class MemorySettings:
 class ExpertSettings:
     # An OpenAI-compatible endpoint elsewhere in the house (llama.cpp server, Ollama), e.g.
     # http://192.168.1.20:8080/v1. null: no expert model; everything stays on this box.
+    """A bigger model elsewhere in the house, used only when configured."""
+
     url: str | None = None
     model: str = "default"
     # Environment variable holding the API key, if the server wants one (from the env file).
@@ -179,6 +205,8 @@ class ExpertSettings:
 @dataclass(frozen=True, slots=True)
 class MqttSettings:
     # The broker. null: no MQTT (voice and CLI still work).
+    """The MQTT broker, homeplm's own Home Assistant device, and the house's devices."""
+
     host: str | None = None
     port: Annotated[int, Range(1, 65535)] = 1883
     username: str | None = None
@@ -221,11 +249,15 @@ class MqttSettings:
 
 @dataclass(frozen=True, slots=True)
 class LoggingSettings:
+    """How much the assistant logs."""
+
     level: Annotated[str, Choice(("DEBUG", "INFO", "WARNING", "ERROR"))] = "INFO"
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """The whole configuration: one frozen section per stage."""
+
     input: InputSettings = field(default_factory=InputSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
     wake: WakeSettings = field(default_factory=WakeSettings)

@@ -22,6 +22,8 @@ class HomeplmError(Exception):
 
 
 class ConfigError(HomeplmError):
+    """The configuration is wrong: every problem, each with its dotted key and line."""
+
     code = "config"
     exit_code = 2
 
@@ -42,34 +44,50 @@ class BadFileError(HomeplmError):
 
 
 class ModelMissingError(HomeplmError):
+    """A model file is missing; the message names the package that ships it."""
+
     code = "model_missing"
     exit_code = 3
 
 
 class AudioError(HomeplmError):
+    """An audio device cannot be used."""
+
     code = "audio"
     exit_code = 4
 
 
 class AudioInputError(AudioError):
+    """The microphone failed or went away."""
+
     code = "audio_input"
 
 
 class WakeError(HomeplmError):
+    """The wake word model failed."""
+
     code = "wake"
 
 
 class VadError(HomeplmError):
+    """The voice activity model failed."""
+
     code = "vad"
 
 
 class SttError(HomeplmError):
+    """Speech recognition failed."""
+
     code = "stt"
 
 
 class BrainError(HomeplmError):
+    """The brain could not answer (a route failed, the model is busy or broken)."""
+
     code = "brain"
 
 
 class TtsError(HomeplmError):
+    """Speech synthesis failed."""
+
     code = "tts"

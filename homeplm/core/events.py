@@ -11,6 +11,8 @@ from typing import Any
 
 
 class EventType(StrEnum):
+    """The kinds of pipeline event, in the order a turn emits them."""
+
     READY = "ready"
     RUN_START = "run-start"
     WAKE = "wake"
@@ -35,6 +37,8 @@ def now_ms() -> float:
 
 @dataclass(frozen=True, slots=True)
 class PipelineEvent:
+    """One typed, timestamped event of a turn, for logs, MQTT, the CLI and the tests."""
+
     type: EventType
     timestamp_ms: float = field(default_factory=now_ms)
     run_id: int = 0

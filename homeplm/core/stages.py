@@ -15,12 +15,16 @@ import numpy as np
 
 @dataclass(frozen=True, slots=True)
 class WakeDetection:
+    """The wake word model fired: which word, with what score."""
+
     name: str
     score: float
 
 
 @dataclass(frozen=True, slots=True)
 class Transcript:
+    """What speech recognition heard, and what it dropped."""
+
     text: str
     language: str = "en"
     duration_ms: int = 0
@@ -29,6 +33,8 @@ class Transcript:
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
+    """One message of a chat prompt (system, user or assistant)."""
+
     role: str  # "system" | "user" | "assistant"
     content: str
 
@@ -62,6 +68,8 @@ class AudioSource(Protocol):
 
 @runtime_checkable
 class AudioSink(Protocol):
+    """Plays 16-bit mono audio at its own rate (speaker, WAV file, nothing)."""
+
     sample_rate: int
 
     async def play(self, audio: np.ndarray) -> None:
@@ -77,6 +85,8 @@ class AudioSink(Protocol):
 
 
 class WakeDetector(Protocol):
+    """Scores 80 ms chunks for the wake word."""
+
     @property
     def names(self) -> Sequence[str]: ...
 
@@ -87,6 +97,8 @@ class WakeDetector(Protocol):
 
 
 class VoiceActivity(Protocol):
+    """Scores 80 ms chunks for speech (a probability)."""
+
     def speech_probability(self, chunk: np.ndarray) -> float:
         """Probability that the 80 ms chunk holds speech (streaming, stateful)."""
 
@@ -94,6 +106,8 @@ class VoiceActivity(Protocol):
 
 
 class SpeechToText(Protocol):
+    """Turns an utterance (16 kHz int16) into text."""
+
     def transcribe(self, audio: np.ndarray, *, prompt: str | None = None) -> Transcript: ...
 
 
@@ -106,6 +120,8 @@ class ChatModel(Protocol):
 
 
 class TextToSpeech(Protocol):
+    """Turns a sentence into int16 mono audio at its own sample rate."""
+
     sample_rate: int
 
     def synthesize(self, text: str) -> np.ndarray:

@@ -40,6 +40,8 @@ _ACCEPT_EXHAUSTED = "socket.accept() out of system resource"
 
 
 class ControlError(HomeplmError):
+    """The daemon refused a control request, or could not be reached."""
+
     code = "control"
 
 
@@ -135,6 +137,8 @@ def parse_request(line: bytes, commands: Any) -> tuple[str, dict[str, Any]]:
 
 
 class ControlServer:
+    """The daemon's local control socket: one JSON request per connection, bounded and checked."""
+
     def __init__(
         self,
         path: Path,

@@ -23,6 +23,8 @@ Appliers = dict[str, Callable[[Any], None]]
 
 @dataclass(slots=True)
 class ReloadReport:
+    """What a SIGHUP reload applied at once and what needs a restart."""
+
     applied: list[str]
     needs_restart: list[str]
     error: str | None = None

@@ -50,6 +50,8 @@ def _pct(value: str | float | None) -> float:
 
 
 class DeviceActions:
+    """Turns a device intent into the MQTT publication the device's discovery asks for."""
+
     def __init__(self, link: MqttLink, registry: DeviceRegistry) -> None:
         self.link = link
         self.registry = registry

@@ -83,6 +83,8 @@ class DiscoveryError(ValueError):
 
 @dataclass(slots=True)
 class Device:
+    """One device of the house, as its MQTT discovery describes it, with its live state."""
+
     id: str
     component: str
     name: str  # what the house calls it ("Bedroom Lamp"); data, never an instruction

@@ -73,6 +73,8 @@ def area_score(area: str, device: Device) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Found:
+    """The devices a spoken name or area matched, and how well."""
+
     devices: tuple[Device, ...]  # one device, or every device of a kind in an area ("the lights in…")
     score: float
     ambiguous: tuple[Device, ...] = ()  # when set: ask which of these was meant

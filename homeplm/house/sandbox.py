@@ -380,6 +380,8 @@ def _finalize(context: Context, value: Any) -> str:
 
 class BudgetedSandbox(ImmutableSandboxedEnvironment):
     # Every operator pays a step; none may be folded at compile time, outside the budget.
+    """A jinja2 sandbox that stops a template past its work budget."""
+
     intercepted_binops = frozenset({"+", "-", "*", "/", "//", "%", "**"})
     intercepted_unops = frozenset({"+", "-"})
 

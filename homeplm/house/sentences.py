@@ -32,11 +32,15 @@ _TOPIC = re.compile(r"^[^#+\x00]{1,512}$")
 
 
 class SentencesError(ValueError):
+    """The custom sentences file is malformed (the message names the rule)."""
+
     pass
 
 
 @dataclass(frozen=True, slots=True)
 class SentenceRule:
+    """One custom sentence rule: what may be said, the reply, what to publish, an event."""
+
     sentences: tuple[str, ...]  # normalised
     reply: str = "Okay."
     topic: str | None = None

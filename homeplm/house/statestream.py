@@ -20,6 +20,8 @@ _ID_PART = re.compile(r"^[a-z0-9_]{1,100}$")
 
 
 class StateStream:
+    """Home Assistant's statestream: every entity's state and attributes over MQTT."""
+
     def __init__(self, prefix: str, warn_once: Callable[[str, str], None], max_bytes: int) -> None:
         self.prefix = prefix.strip("/")
         self._warn_once = warn_once

@@ -27,6 +27,8 @@ _ENV = sandbox.BudgetedSandbox(autoescape=False, undefined=StrictUndefined)
 
 
 class TemplateFailed(ValueError):
+    """A device's template could not be rendered (bad, or over its budget)."""
+
     pass
 
 

@@ -26,6 +26,8 @@ _KNOWN = {"v", "kind", "source", "extra", *_REQUIRED, *_OPTIONAL}
 
 
 class MemoryImportError(HomeplmError):
+    """A JSONL import line is malformed (the message names the line)."""
+
     code = "memory_import"
 
 

@@ -18,6 +18,8 @@ def _hit(hit: MemoryHit) -> dict[str, Any]:
 
 
 class MemoryOps:
+    """The memory commands the CLI and the control socket share (list, search, forget, …)."""
+
     def __init__(self, memory: HouseholdMemory) -> None:
         self.memory = memory
 

@@ -11,6 +11,8 @@ import numpy as np
 
 
 class MemoryKind(StrEnum):
+    """What a memory item is: a fact the household told, or an exchange."""
+
     FACT = "fact"  # "remember that …": told on purpose
     EXCHANGE = "exchange"  # one question and its answer
 
@@ -34,6 +36,8 @@ class MemoryItem:
 
 @dataclass(frozen=True, slots=True)
 class MemoryHit:
+    """A memory item found for a query, with its similarity and score."""
+
     item: MemoryItem
     similarity: float  # cosine similarity of the query and the item, −1…1
     score: float  # similarity plus a small bonus for recency: what hits are ranked by

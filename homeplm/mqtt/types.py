@@ -12,6 +12,8 @@ from typing import Protocol
 
 @dataclass(frozen=True, slots=True)
 class MqttMessage:
+    """One MQTT message as handed to the asyncio loop."""
+
     topic: str
     payload: bytes
     retain: bool = False
@@ -21,6 +23,8 @@ MessageHandler = Callable[[MqttMessage], None]
 
 
 class MqttLink(Protocol):
+    """The broker connection as the rest of homeplm sees it (backends/mqtt_paho.py implements it)."""
+
     @property
     def connected(self) -> bool: ...
 

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 
 class EndpointState(StrEnum):
+    """Where the endpointer is: waiting for speech, in speech, or done (and why)."""
+
     WAITING = "waiting"  # no speech yet
     SPEAKING = "speaking"
     DONE = "done"  # speech, then enough silence
@@ -19,6 +21,8 @@ FINAL_STATES = frozenset({EndpointState.DONE, EndpointState.TIMEOUT, EndpointSta
 
 @dataclass(frozen=True, slots=True)
 class EndpointerConfig:
+    """The endpointer's timings, in milliseconds of audio."""
+
     start_timeout_ms: int = 5000
     min_speech_ms: int = 160
     silence_ms: int = 640

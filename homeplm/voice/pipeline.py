@@ -34,6 +34,8 @@ _T = TypeVar("_T")
 
 
 class Stage(IntEnum):
+    """Where a turn may end: after speech recognition, after the brain, or after speech."""
+
     STT = 1
     BRAIN = 2
     TTS = 3
@@ -41,6 +43,8 @@ class Stage(IntEnum):
 
 @dataclass(slots=True)
 class TurnResult:
+    """How one turn ended: outcome, transcript, reply, error and the brain's route record."""
+
     run_id: int
     outcome: str = "ok"  # ok | no-speech | no-text | error | cancelled
     transcript: str | None = None
@@ -60,6 +64,8 @@ class Components:
 
 
 class Pipeline:
+    """One turn through the ordered stages (record, recognise, answer, speak), with events."""
+
     def __init__(
         self,
         parts: Components,

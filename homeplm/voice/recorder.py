@@ -30,6 +30,8 @@ TAIL_MS = 240
 
 @dataclass(slots=True)
 class Recording:
+    """One endpointed utterance, with the early recognition started on it if any."""
+
     audio: np.ndarray
     speech_ms: int
     reason: str
@@ -56,6 +58,8 @@ def utterance(
 
 
 class UtteranceRecorder:
+    """Reads live audio after the wake word until the endpointer decides the command is over."""
+
     def __init__(
         self,
         vad: VoiceActivity,

@@ -21,6 +21,8 @@ FUZZY_MAX_WORDS = 8
 
 @dataclass(frozen=True, slots=True)
 class PhraseHit:
+    """A phrase pattern that matched a text, with its slots."""
+
     phrase: str  # the normalised phrase from the set
     score: float  # 1.0 exact, CONTAINED_SCORE contained, else the difflib ratio
 

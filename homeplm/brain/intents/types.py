@@ -11,6 +11,8 @@ from homeplm.core.stages import Turn
 
 @dataclass(frozen=True, slots=True)
 class IntentMatch:
+    """A fast intent that matched: which, its slots, the score and the phrase."""
+
     intent: str  # e.g. "time", "stop", "memory.remember", "light.turn_on"
     slots: Mapping[str, str] = field(default_factory=dict)
     score: float = 1.0  # 0…1: how sure the matcher is
@@ -19,6 +21,8 @@ class IntentMatch:
 
 @dataclass(frozen=True, slots=True)
 class IntentReply:
+    """What a fast intent answers, and data for the pipeline and Home Assistant."""
+
     text: str  # what to say
     # Fixed replies ("Okay.", "Stopped.") may be served from the phrase cache of rendered audio.
     cacheable: bool = False
