@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 import numpy as np
 
 from homeplm.core.audio import CHUNK_SAMPLES
-from homeplm.core.stages import ChatMessage, Transcript, WakeDetection
+from homeplm.core.stages import ChatMessage, Transcript, Turn, WakeDetection
 
 WAKE = 3000  # a chunk of this value is the wake word
 SPEECH = 1000  # speech
@@ -97,3 +97,32 @@ class FakeTts:
     def synthesize(self, text: str) -> np.ndarray:
         self.texts.append(text)
         return np.full(len(text) * 100, 100, dtype=np.int16)
+
+
+class Clock:
+    """A clock the test moves by hand: `clock.now += DAY`."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeMemory:
+    """The memory commands of the built-in intents, recorded instead of carried out."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    async def remember(self, fact: str, turn: Turn) -> str:
+        self.calls.append(("remember", fact))
+        return "Okay, I'll remember that."
+
+    async def recall(self, topic: str, turn: Turn) -> str:
+        self.calls.append(("recall", topic))
+        return f"I know nothing about {topic}."
+
+    async def forget(self, topic: str, turn: Turn) -> str:
+        self.calls.append(("forget", topic))
+        return "Forgotten."

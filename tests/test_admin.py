@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,7 +23,7 @@ from homeplm.config.schema import MqttSettings
 from homeplm.core.events import EventType, PipelineEvent
 from homeplm.daemon.handlers import make_handlers
 from homeplm.daemon.turnlog import TurnLog
-from tests.conftest import REPO, homeplm_cli
+from tests.harness import REPO, StartDaemon, homeplm_cli
 
 # -- TurnLog and the status handler (no models) -----------------------------------------------------
 
@@ -311,30 +310,11 @@ def test_wake_test_on_a_recording(hey_jarvis_wav: Path, tmp_path: Path) -> None:
 
 
 @pytest.fixture()
-def daemon(tmp_path: Path) -> Iterator[Path]:
-    state = tmp_path / "state"
-    state.mkdir()
-    env = {**os.environ, "STATE_DIRECTORY": str(state), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "homeplm", "run", "--input", "-", "--output", "none"],
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stderr is not None
-    try:
-        log = b""
-        deadline = time.monotonic() + 120
-        while b"control socket" not in log and time.monotonic() < deadline and proc.poll() is None:
-            log += proc.stderr.readline()
-        assert b"control socket" in log, log.decode()
-        yield state
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-    assert proc.returncode == 0
+def daemon(start_daemon: StartDaemon) -> Iterator[Path]:
+    running = start_daemon()
+    running.wait_for("control socket")
+    yield running.state_dir
+    assert running.stop() == 0
 
 
 @pytest.mark.real

@@ -7,14 +7,11 @@ import json
 import re
 import shutil
 import socket
-import threading
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
 
-from tests.conftest import Broker, homeplm_cli
-from tests.test_cli import run_with_closed_stdout
+from tests.harness import Broker, homeplm_cli, run_with_closed_stdout
 
 pytestmark = [
     pytest.mark.real,
@@ -44,52 +41,17 @@ def _config(tmp_path: Path, port: int) -> Path:
     return path
 
 
-class CommandRecorder:
-    """A paho client of our own: what is published on the devices' command topics."""
-
-    def __init__(self, port: int) -> None:
-        self.seen: list[tuple[str, str]] = []
-        self.arrived = threading.Event()
-        self.subscribed = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="ask-test-recorder")
-        self.client.on_message = self._on_message
-        self.client.on_subscribe = lambda *_: self.subscribed.set()
-        self.client.connect("127.0.0.1", port)
-        self.client.subscribe("cmnd/#")
-        self.client.loop_start()
-        assert self.subscribed.wait(5)
-
-    def _on_message(self, client, userdata, msg) -> None:
-        self.seen.append((msg.topic, msg.payload.decode()))
-        self.arrived.set()
-
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
-
-
-def _announce(port: int) -> None:
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="ask-test-tasmota")
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    client.publish(KETTLE_TOPIC, json.dumps(KETTLE), qos=1, retain=True).wait_for_publish(5)
-    client.loop_stop()
-    client.disconnect()
-
-
-def test_ask_without_a_daemon_acts_on_the_house(broker: Broker, tmp_path: Path) -> None:
+def test_ask_without_a_daemon_acts_on_the_house(broker: Broker, tmp_path: Path, mqtt_client) -> None:
     """Issue 8: without a daemon, `ask` answered from the language model, the house unknown to it."""
-    _announce(broker.port)
-    recorder = CommandRecorder(broker.port)
-    try:
-        result = homeplm_cli("ask", "turn on the kettle", "--config", str(_config(tmp_path, broker.port)))
-        assert result.returncode == 0, result.stderr[-3000:]
-        assert result.stdout.startswith("Okay"), result.stdout
-        assert recorder.arrived.wait(5), result.stderr[-3000:]
-        assert recorder.seen == [("cmnd/kettle/POWER", "ON")]
-        assert "cannot reach the MQTT broker" not in result.stderr
-    finally:
-        recorder.close()
+    # A Tasmota-style switch announces itself (retained); a client of ours sees its command topics.
+    mqtt_client(broker).publish(KETTLE_TOPIC, json.dumps(KETTLE), retain=True)
+    recorder = mqtt_client(broker, "cmnd/#")
+    result = homeplm_cli("ask", "turn on the kettle", "--config", str(_config(tmp_path, broker.port)))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith("Okay"), result.stdout
+    recorder.wait(lambda m: True, timeout=5)
+    assert [(t, p.decode()) for t, p, _ in recorder.messages] == [("cmnd/kettle/POWER", "ON")]
+    assert "cannot reach the MQTT broker" not in result.stderr
 
 
 def test_ask_with_the_broker_down_says_so_and_still_answers(tmp_path: Path) -> None:

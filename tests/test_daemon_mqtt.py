@@ -4,151 +4,78 @@ typed commands producing exactly the expected publications, malformed input, a b
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
 
 from homeplm.mqtt.ha_entities import validate_discovery
-from tests.conftest import REPO, homeplm_cli
-from tests.test_house_mqtt import GARBAGE, RETAINED
+from tests.harness import StartDaemon, homeplm_cli, publish_house
 
 pytestmark = pytest.mark.real
 
 
-class Watcher:
-    """A paho client that records every message it sees."""
+def test_daemon_in_the_house(broker, real_parts, start_daemon: StartDaemon, mqtt_client) -> None:
+    publish_house(broker)
+    watch = mqtt_client(broker, "homeplm/#", "homeassistant/+/homeplm/+/config", "zigbee2mqtt/#", "cmnd/#")
+    daemon = start_daemon(config=f"mqtt:\n  host: 127.0.0.1\n  port: {broker.port}\n  keepalive_s: 5\n")
+    config, state = daemon.config, daemon.state_dir
+    assert config is not None
+    watch.wait(lambda m: m[0] == "homeplm/homeplm/availability" and m[1] == b"online", timeout=120)
+    configs = watch.wait(lambda m: m[0].endswith("/config") and m[0].startswith("homeassistant/"))
+    time.sleep(1.0)
+    with watch.lock:
+        discovery = {t: json.loads(p) for t, p, _ in watch.messages if t.endswith("/config") and p}
+    assert len(discovery) >= 12, sorted(discovery)
+    for topic, payload in discovery.items():
+        assert validate_discovery(topic.split("/")[1], payload) == [], topic
+    del configs
 
-    def __init__(self, port: int, topics: list[str]) -> None:
-        self.messages: list[tuple[str, bytes, bool]] = []
-        self.lock = threading.Lock()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"watch-{time.monotonic_ns()}")
-        self.client.on_message = self._on_message
-        self.client.on_connect = lambda c, u, f, rc, p: topics and c.subscribe([(t, 0) for t in topics])
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
+    # A typed command through the daemon: exactly the expected publication.
+    asked = homeplm_cli("ask", "--config", str(config), "turn on the kettle", state_dir=state, timeout=120)
+    assert asked.returncode == 0, asked.stderr
+    watch.wait(lambda m: m[0] == "cmnd/kettle/POWER" and m[1] == b"ON")
 
-    def _on_message(self, client, userdata, msg) -> None:
-        with self.lock:
-            self.messages.append((msg.topic, bytes(msg.payload), bool(msg.retain)))
+    # Malformed commands from Home Assistant are ignored; the daemon keeps working.
+    watch.publish("homeplm/homeplm/sensitivity/set", "banana")
+    watch.publish("homeplm/homeplm/wake_word/set", "hey_nobody")
+    # A spoken command on the daemon's microphone pipe.
+    daemon.send(speak_pcm(real_parts, "Hey Jarvis, turn off the kettle."))
+    watch.wait(lambda m: m[0] == "cmnd/kettle/POWER" and m[1] == b"OFF", timeout=60)
+    watch.wait(lambda m: m[0] == "homeplm/homeplm/intent" and b"switch.turn_off" in m[1])
 
-    def wait(self, predicate, timeout: float = 20.0) -> list[tuple[str, bytes, bool]]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                found = [m for m in self.messages if predicate(m)]
-            if found:
-                return found
-            time.sleep(0.05)
-        raise AssertionError(f"no such message; saw {[m[0] for m in self.messages][-20:]}")
+    # Mute from Home Assistant.
+    watch.publish("homeplm/homeplm/mute/set", "ON")
+    watch.wait(lambda m: m[0] == "homeplm/homeplm/mute" and m[1] == b"ON")
 
-    def clear(self) -> None:
-        with self.lock:
-            self.messages.clear()
+    # Quick wake word selects: the last one is loaded, and that is what the daemon says.
+    for name in ("alexa", "hey_mycroft", "okay_nabu"):
+        watch.publish("homeplm/homeplm/wake_word/set", name)
+    watch.wait(lambda m: m[0] == "homeplm/homeplm/wake_word" and m[1] == b"okay_nabu", timeout=60)
 
-    def publish(self, topic: str, payload: str | bytes, retain: bool = False) -> None:
-        self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
+    # `homeplm devices --mqtt` beside the daemon (same configured client id) knocks nobody off.
+    listed = homeplm_cli("devices", "--mqtt", "--config", str(config), state_dir=state, timeout=60)
+    assert listed.returncode == 0 and "Kettle" in listed.stdout, listed.stderr
+    watch.clear()
+    watch.publish("homeplm/homeplm/mute/set", "OFF")
+    watch.wait(lambda m: m[0] == "homeplm/homeplm/mute" and m[1] == b"OFF")
 
-    def stop(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
-
-
-def publish_house(port: int) -> None:
-    w = Watcher(port, [])
-    for topic, payload in GARBAGE.items():
-        w.publish(topic, payload, retain=True)
-    for topic, config in RETAINED.items():
-        w.publish(topic, json.dumps(config), retain=True)
-    w.publish("esp32/sensor/study/state", "20.25", retain=True)
-    w.stop()
-
-
-def test_daemon_in_the_house(broker, tmp_path: Path, real_parts) -> None:
-    publish_house(broker.port)
-    config = tmp_path / "homeplm.yaml"
-    config.write_text(f"mqtt:\n  host: 127.0.0.1\n  port: {broker.port}\n  keepalive_s: 5\n")
-    state = tmp_path / "state"
-    state.mkdir()
-    env = {**os.environ, "STATE_DIRECTORY": str(state), "PYTHONUNBUFFERED": "1"}
-    watch = Watcher(broker.port, ["homeplm/#", "homeassistant/+/homeplm/+/config", "zigbee2mqtt/#", "cmnd/#"])
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "homeplm", "run", "--config", str(config), "--input", "-", "--output", "none"],
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    assert daemon.stdin is not None and daemon.stderr is not None
-    try:
-        watch.wait(lambda m: m[0] == "homeplm/homeplm/availability" and m[1] == b"online", timeout=120)
-        configs = watch.wait(lambda m: m[0].endswith("/config") and m[0].startswith("homeassistant/"))
-        time.sleep(1.0)
-        with watch.lock:
-            discovery = {t: json.loads(p) for t, p, _ in watch.messages if t.endswith("/config") and p}
-        assert len(discovery) >= 12, sorted(discovery)
-        for topic, payload in discovery.items():
-            assert validate_discovery(topic.split("/")[1], payload) == [], topic
-        del configs
-
-        # A typed command through the daemon: exactly the expected publication.
-        asked = homeplm_cli(
-            "ask", "--config", str(config), "turn on the kettle", state_dir=state, timeout=120
-        )
-        assert asked.returncode == 0, asked.stderr
-        watch.wait(lambda m: m[0] == "cmnd/kettle/POWER" and m[1] == b"ON")
-
-        # Malformed commands from Home Assistant are ignored; the daemon keeps working.
-        watch.publish("homeplm/homeplm/sensitivity/set", "banana")
-        watch.publish("homeplm/homeplm/wake_word/set", "hey_nobody")
-        # A spoken command on the daemon's microphone pipe.
-        audio = speak_pcm(real_parts, "Hey Jarvis, turn off the kettle.")
-        daemon.stdin.write(audio)
-        daemon.stdin.flush()
-        watch.wait(lambda m: m[0] == "cmnd/kettle/POWER" and m[1] == b"OFF", timeout=60)
-        watch.wait(lambda m: m[0] == "homeplm/homeplm/intent" and b"switch.turn_off" in m[1])
-
-        # Mute from Home Assistant.
-        watch.publish("homeplm/homeplm/mute/set", "ON")
-        watch.wait(lambda m: m[0] == "homeplm/homeplm/mute" and m[1] == b"ON")
-
-        # Quick wake word selects: the last one is loaded, and that is what the daemon says.
-        for name in ("alexa", "hey_mycroft", "okay_nabu"):
-            watch.publish("homeplm/homeplm/wake_word/set", name)
-        watch.wait(lambda m: m[0] == "homeplm/homeplm/wake_word" and m[1] == b"okay_nabu", timeout=60)
-
-        # `homeplm devices --mqtt` beside the daemon (same configured client id) knocks nobody off.
-        listed = homeplm_cli("devices", "--mqtt", "--config", str(config), state_dir=state, timeout=60)
-        assert listed.returncode == 0 and "Kettle" in listed.stdout, listed.stderr
-        watch.clear()
-        watch.publish("homeplm/homeplm/mute/set", "OFF")
-        watch.wait(lambda m: m[0] == "homeplm/homeplm/mute" and m[1] == b"OFF")
-
-        # The broker restarts: availability and discovery come back.
-        watch.stop()
-        broker.stop()
-        time.sleep(1.0)
-        broker.start()
-        watch = Watcher(broker.port, ["homeplm/#", "homeassistant/+/homeplm/+/config"])
-        watch.wait(lambda m: m[0] == "homeplm/homeplm/availability" and m[1] == b"online", timeout=90)
-        watch.wait(lambda m: m[0].startswith("homeassistant/switch/homeplm/"), timeout=30)
-        assert daemon.poll() is None
-    finally:
-        daemon.terminate()
-        daemon.wait(timeout=30)
-        err = daemon.stderr.read().decode()
-    assert daemon.returncode == 0, err[-3000:]
+    # The broker restarts: availability and discovery come back.
+    watch.close()
+    broker.stop()
+    time.sleep(1.0)
+    broker.start()
+    watch = mqtt_client(broker, "homeplm/#", "homeassistant/+/homeplm/+/config")
+    watch.wait(lambda m: m[0] == "homeplm/homeplm/availability" and m[1] == b"online", timeout=90)
+    watch.wait(lambda m: m[0].startswith("homeassistant/switch/homeplm/"), timeout=30)
+    assert daemon.proc.poll() is None
+    code = daemon.stop()
+    err = daemon.log
+    assert code == 0, err[-3000:]
     assert "Traceback" not in err
     assert err.count("MQTT disconnected") == 1, err[-3000:]  # the broker restart, nothing else
     assert "wake word is now okay_nabu" in err
     watch.wait(lambda m: m[0] == "homeplm/homeplm/availability" and m[1] == b"offline")
-    watch.stop()
 
 
 def speak_pcm(real_parts, text: str) -> bytes:
@@ -158,7 +85,7 @@ def speak_pcm(real_parts, text: str) -> bytes:
 
 
 def test_devices_mqtt_lists_the_house(broker, tmp_path: Path) -> None:
-    publish_house(broker.port)
+    publish_house(broker)
     config = tmp_path / "homeplm.yaml"
     config.write_text(f"mqtt:\n  host: 127.0.0.1\n  port: {broker.port}\n")
     result = homeplm_cli("devices", "--mqtt", "--config", str(config), timeout=60)

@@ -11,7 +11,6 @@ import itertools
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -27,7 +26,7 @@ from homeplm.memory.isolated import IsolatedStore
 from homeplm.memory.service import HouseholdMemory
 from homeplm.memory.types import MemoryItem, MemoryKind, MemoryStore
 from homeplm.memory.worker import MemoryUnavailable
-from tests.conftest import REPO, homeplm_cli
+from tests.harness import StartDaemon, homeplm_cli
 
 HERE = f"{__name__}"
 
@@ -191,47 +190,32 @@ def test_a_store_call_hanging_with_the_gil_held_costs_an_error_not_the_process(t
 # -- the daemon ----------------------------------------------------------------------------------------
 
 
-def test_daemon_on_a_full_disk_answers_recovers_and_stops(small_disk: Path) -> None:
+def test_daemon_on_a_full_disk_answers_recovers_and_stops(
+    small_disk: Path, start_daemon: StartDaemon
+) -> None:
     """The probe's steps through the real daemon and CLI: fill the state dir's disk, remember (a clean
     error), free the space, remember again (works at once), status answers, SIGTERM ends it."""
 
     def cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
         return homeplm_cli(*args, state_dir=small_disk, timeout=timeout)
 
-    env = {**os.environ, "STATE_DIRECTORY": str(small_disk), "PYTHONUNBUFFERED": "1"}
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "homeplm", "run", "--input", "-", "--output", "none"],
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    assert daemon.stderr is not None
-    try:
-        log = b""
-        deadline = time.monotonic() + 120
-        while b"control socket" not in log and time.monotonic() < deadline and daemon.poll() is None:
-            log += daemon.stderr.readline()
-        assert b"control socket" in log, log.decode()
-        assert cli("memory", "remember", "The bins go out on Monday.").returncode == 0
+    daemon = start_daemon(state_dir=small_disk)
+    daemon.wait_for("control socket")
+    assert cli("memory", "remember", "The bins go out on Monday.").returncode == 0
 
-        filler = fill(small_disk)
-        refused = cli("memory", "remember", "Said while the disk was full.")
-        assert refused.returncode == 1 and "is full" in refused.stderr, refused.stderr
-        assert json.loads(cli("status", "--json").stdout)["memory"]["items"] == 1
-        filler.unlink()
+    filler = fill(small_disk)
+    refused = cli("memory", "remember", "Said while the disk was full.")
+    assert refused.returncode == 1 and "is full" in refused.stderr, refused.stderr
+    assert json.loads(cli("status", "--json").stdout)["memory"]["items"] == 1
+    filler.unlink()
 
-        started = time.monotonic()
-        again = cli("memory", "remember", "The plumber is called Marco.")
-        assert again.returncode == 0, again.stderr
-        assert time.monotonic() - started < 10.0  # a CLI start included
-        status = cli("status", "--json", timeout=15)
-        assert status.returncode == 0, status.stderr
-        assert json.loads(status.stdout)["memory"]["items"] == 2
-        listed = {i["text"] for i in json.loads(cli("memory", "list", "--json").stdout)}
-        assert listed == {"The bins go out on Monday.", "The plumber is called Marco."}
-    finally:
-        daemon.terminate()
-        code = daemon.wait(timeout=30)
-    assert code == 0
+    started = time.monotonic()
+    again = cli("memory", "remember", "The plumber is called Marco.")
+    assert again.returncode == 0, again.stderr
+    assert time.monotonic() - started < 10.0  # a CLI start included
+    status = cli("status", "--json", timeout=15)
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["memory"]["items"] == 2
+    listed = {i["text"] for i in json.loads(cli("memory", "list", "--json").stdout)}
+    assert listed == {"The bins go out on Monday.", "The plumber is called Marco."}
+    assert daemon.stop() == 0

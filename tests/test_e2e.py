@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from homeplm.core.audio import SAMPLE_RATE, resample
 from homeplm.core.events import EventRecorder, EventType
 from homeplm.voice.listener import Listener
 from homeplm.voice.wavio import ArraySource, NullSink, load_wav_16k, read_wav, write_wav
-from tests.conftest import REPO, homeplm_cli
+from tests.harness import StartDaemon, homeplm_cli, normalise
 
 pytestmark = pytest.mark.real
 
@@ -120,46 +118,6 @@ def test_command_in_one_breath_is_understood(settings, real_parts) -> None:
     assert recorder.first(EventType.AUDIO_OUT) is not None
 
 
-_UNITS = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-
-
-def _number_words(match: re.Match[str]) -> str:
-    n = int(match.group())
-    if n < 20:
-        return _UNITS[n]
-    if n < 100:
-        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _UNITS[n % 10])
-    return match.group()
-
-
-def normalise(text: str) -> str:
-    text = text.lower().replace("%", " percent").replace("-", " ")
-    text = re.sub(r"\d+", _number_words, text)
-    return " ".join(re.findall(r"[a-z']+", text))
-
-
 def test_word_error_rate_on_household_commands(real_parts) -> None:
     import jiwer
 
@@ -175,30 +133,11 @@ def test_word_error_rate_on_household_commands(real_parts) -> None:
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
-def test_signals_shut_down_cleanly(signum: int, code: int) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "homeplm", "run", "--input", "-", "--output", "none"],
-        cwd=REPO,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=False,
-    )
-    assert proc.stderr is not None and proc.stdin is not None
-    deadline = time.monotonic() + 120
-    log = b""
-    while b" ready " not in log and time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        log += line
-    assert b" ready " in log, log.decode()
-    proc.stdin.write(bytes(SAMPLE_RATE))  # half a second of silence: it is listening
-    proc.stdin.flush()
+def test_signals_shut_down_cleanly(signum: int, code: int, start_daemon: StartDaemon) -> None:
+    daemon = start_daemon()
+    daemon.wait_for(" ready ")
+    daemon.send(bytes(SAMPLE_RATE))  # half a second of silence: it is listening
     time.sleep(0.5)
-    proc.send_signal(signum)
-    proc.wait(timeout=30)  # stdin stays open: it is the signal, not the end of input, that stops it
-    rest = proc.stderr.read()
-    proc.stdin.close()
-    assert proc.returncode == code
-    assert b"Traceback" not in log + rest
+    # stdin stays open: it is the signal, not the end of input, that stops it
+    assert daemon.stop(signum) == code
+    assert "Traceback" not in daemon.log

@@ -4,8 +4,6 @@ exactly the expected publications on the wire; retained garbage does not stop it
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -15,31 +13,8 @@ from homeplm.config.schema import MqttSettings
 from homeplm.core.stages import Turn
 from homeplm.house import DeviceActions, DeviceIntents, DeviceRegistry
 from homeplm.mqtt.types import MessageHandler, MqttMessage
+from tests.harness import publish_house, wait_for
 
-P = "homeassistant"
-RETAINED = {
-    # zigbee2mqtt json-schema light
-    f"{P}/light/0xa1/light/config": {
-        "schema": "json", "brightness": True, "~": "zigbee2mqtt/Hall Lamp", "cmd_t": "~/set", "stat_t": "~",
-        "uniq_id": "0xa1_light", "name": None, "dev": {"name": "Hall Light", "sa": "Hall"},
-    },
-    # Tasmota-style switch, default schema
-    f"{P}/switch/tasmota_ABC/config": {"name": "Kettle", "cmd_t": "cmnd/kettle/POWER",
-                                        "stat_t": "stat/kettle/POWER", "pl_on": "ON", "pl_off": "OFF",
-                                        "uniq_id": "kettle"},
-    # ESPHome-style cover and temperature sensor
-    f"{P}/cover/esp32/garden_blind/config": {"name": "Garden Blind", "~": "esp32/cover/garden_blind",
-                                              "cmd_t": "~/command", "set_pos_t": "~/position/command",
-                                              "pos_t": "~/position", "uniq_id": "esp32_blind"},
-    f"{P}/sensor/esp32/study_temp/config": {"name": "Study Temperature", "dev_cla": "temperature",
-                                             "unit_of_meas": "°C", "stat_t": "esp32/sensor/study/state",
-                                             "uniq_id": "esp32_temp", "dev": {"sa": "Study"}},
-}  # fmt: skip
-GARBAGE = {
-    f"{P}/light/broken/config": b"{nope",
-    f"{P}/light/huge/config": b"[" + b"1," * 40000 + b"1]",
-    f"{P}/vacuum/robo/config": b'{"cmd_t": "robo/set"}',
-}
 COMMAND_TOPICS = ["zigbee2mqtt/#", "cmnd/#", "esp32/cover/#"]
 
 
@@ -80,58 +55,21 @@ class ThreadLink:
         self.client.disconnect()
 
 
-class Recorder:
-    """A separate paho client that records what the house publishes on command topics."""
+async def test_house_over_a_real_broker(broker, mqtt_client) -> None:
+    publish_house(broker)
+    recorder = mqtt_client(broker, *COMMAND_TOPICS)  # what the house publishes on command topics
 
-    def __init__(self, port: int) -> None:
-        self.seen: list[tuple[str, str]] = []
-        self.lock = threading.Lock()
-        self.ready = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="house-recorder")
-        self.client.on_message = self._on_message
-        self.client.on_subscribe = lambda *a: self.ready.set()
-        self.client.connect("127.0.0.1", port)
-        self.client.subscribe([(t, 0) for t in COMMAND_TOPICS])
-        self.client.loop_start()
+    def seen() -> list[tuple[str, str]]:
+        with recorder.lock:
+            return [(t, p.decode()) for t, p, retained in recorder.messages if not retained]
 
-    def _on_message(self, client, userdata, msg) -> None:
-        if not msg.retain:
-            with self.lock:
-                self.seen.append((msg.topic, msg.payload.decode()))
-
-
-async def _wait_for(predicate, timeout: float = 5.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if predicate():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("timed out")
-
-
-def _publish_house(port: int) -> None:
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="house-publisher")
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    infos = [client.publish(t, p, qos=1, retain=True) for t, p in GARBAGE.items()]
-    infos += [client.publish(t, json.dumps(c), qos=1, retain=True) for t, c in RETAINED.items()]
-    infos.append(client.publish("esp32/sensor/study/state", "20.25", qos=1, retain=True))
-    for info in infos:
-        info.wait_for_publish(5)
-    client.loop_stop()
-    client.disconnect()
-
-
-async def test_house_over_a_real_broker(broker) -> None:
-    _publish_house(broker.port)
-    recorder = Recorder(broker.port)
     link = ThreadLink(broker.port, asyncio.get_running_loop())
     try:
-        assert recorder.ready.wait(5)
         settings = MqttSettings(host="127.0.0.1", port=broker.port, max_payload_bytes=4096)
         registry = DeviceRegistry(link, settings)
         registry.start()
-        await _wait_for(lambda: len(registry.devices()) == 4)
-        await _wait_for(lambda: registry.get("esp32_temp").state.get("state") == "20.25")
+        await wait_for(lambda: len(registry.devices()) == 4, timeout=5.0)
+        await wait_for(lambda: registry.get("esp32_temp").state.get("state") == "20.25", timeout=5.0)
         route = IntentRoute([DeviceIntents(registry, DeviceActions(link, registry))])
         commands = [
             ("turn on the hall light", ("zigbee2mqtt/Hall Lamp/set", '{"state": "ON"}')),
@@ -147,16 +85,14 @@ async def test_house_over_a_real_broker(broker) -> None:
             reply = "".join([t async for t in route.reply(turn)])
             assert reply.startswith("Okay"), (text, reply)
         expected = [pub for _, pub in commands]
-        await _wait_for(lambda: len(recorder.seen) >= len(expected))
+        await wait_for(lambda: len(seen()) >= len(expected), timeout=5.0)
         await asyncio.sleep(0.2)  # nothing more arrives
-        assert recorder.seen == expected
+        assert seen() == expected
         turn = Turn("what is the temperature in the study")
         assert route.accepts(turn) is not None
         assert "".join([t async for t in route.reply(turn)]) == "It's 20.25 degrees in the study."
     finally:
         link.stop()
-        recorder.client.loop_stop()
-        recorder.client.disconnect()
 
 
 @pytest.fixture(autouse=True)

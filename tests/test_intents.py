@@ -16,27 +16,9 @@ from homeplm.brain.intents.types import IntentMatch, IntentReply
 from homeplm.brain.router import RouteDecision, Router
 from homeplm.core.errors import BrainError
 from homeplm.core.stages import Turn
+from tests.fakes import FakeMemory
 
 EVENING = datetime(2026, 11, 23, 19, 45)  # a Monday
-
-
-class FakeMemory:
-    """Records memory commands instead of carrying them out."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str]] = []
-
-    async def remember(self, fact: str, turn: Turn) -> str:
-        self.calls.append(("remember", fact))
-        return "Okay, I'll remember that."
-
-    async def recall(self, topic: str, turn: Turn) -> str:
-        self.calls.append(("recall", topic))
-        return f"I know nothing about {topic}."
-
-    async def forget(self, topic: str, turn: Turn) -> str:
-        self.calls.append(("forget", topic))
-        return "Forgotten."
 
 
 @pytest.fixture

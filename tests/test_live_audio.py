@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import wave
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ import numpy as np
 import pytest
 
 from homeplm.core.audio import SAMPLE_RATE
-from tests.conftest import REPO
+from tests.harness import REPO, StartDaemon
 
 pytestmark = [
     pytest.mark.real,
@@ -157,72 +156,6 @@ def homeplm(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess
     )
 
 
-class Daemon:
-    """`homeplm run` in the background; its stderr (the log) is read as it comes."""
-
-    def __init__(self, *args: str, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "homeplm", "run", *args],
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self._lines: list[str] = []
-        self._changed = threading.Condition()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            with self._changed:
-                self._lines.append(line)
-                self._changed.notify_all()
-        with self._changed:
-            self._changed.notify_all()
-
-    @property
-    def log(self) -> str:
-        with self._changed:
-            return "".join(self._lines)
-
-    def wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
-        """The first log match of `pattern`; fails with the log if none comes in time."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                found = re.search(pattern, "".join(self._lines), re.I | re.M)
-                if found:
-                    return found
-                left = deadline - time.monotonic()
-                if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
-                    break
-                self._changed.wait(min(left, 0.5))
-        pytest.fail(f"no {pattern!r} in the log within {timeout:g} s:\n{self.log[-4000:]}")
-
-    def wait(self, timeout: float) -> int:
-        try:
-            code = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            self._reader.join(5)
-            pytest.fail(f"homeplm run still running after {timeout:g} s:\n{self.log[-4000:]}")
-        self._reader.join(5)
-        return code
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._reader.join(5)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-
-
 def read_wav_int16(path: Path) -> tuple[np.ndarray, int]:
     with wave.open(str(path), "rb") as wav:
         assert wav.getsampwidth() == 2, wav.getparams()
@@ -243,12 +176,12 @@ def test_devices_lists_the_pulse_device(pulse: PulseServer) -> None:
 
 
 def test_spoken_question_through_a_live_microphone(
-    pulse: PulseServer, question_wav: Path, tmp_path: Path
+    pulse: PulseServer, question_wav: Path, tmp_path: Path, start_daemon: StartDaemon
 ) -> None:
     cfg = config(tmp_path, "input:\n  device: pulse\n")
     env = pulse.client_env(PULSE_SOURCE="room.monitor")
     # -v: the transcript's text is logged at DEBUG only.
-    daemon = Daemon("--config", str(cfg), "--output", "none", "-v", env=env)
+    daemon = start_daemon("--output", "none", "-v", config=cfg, env=env)
     try:
         daemon.wait_for(r" ready ", timeout=120)
         daemon.wait_for(r"Microphone open", timeout=30)
@@ -260,8 +193,7 @@ def test_spoken_question_through_a_live_microphone(
         heard = time.monotonic() - started
         assert re.search(r"capital of france", transcript.group(1), re.I), transcript.group(0)
         print(f"\nheard through the pulse microphone {heard:.1f} s after playback began")
-        daemon.proc.send_signal(signal.SIGTERM)
-        code = daemon.wait(timeout=30)
+        code = daemon.stop(signal.SIGTERM, timeout=30)
         assert code == 0, daemon.log[-4000:]
         assert "Traceback" not in daemon.log
         assert "microphone lost" not in daemon.log
@@ -315,12 +247,13 @@ def test_missing_microphone_names_the_devices_that_exist(pulse: PulseServer, tmp
     assert "Traceback" not in result.stderr
 
 
-def test_microphone_unplugged_mid_run_ends_the_daemon(tmp_path: Path) -> None:
+def test_microphone_unplugged_mid_run_ends_the_daemon(tmp_path: Path, start_daemon: StartDaemon) -> None:
     from homeplm.daemon.main import MIC_RETRIES
 
     own = PulseServer()  # killed below: not the module's server
     cfg = config(tmp_path, "input:\n  device: pulse\n  stall_timeout_s: 1.0\n")
-    daemon = Daemon("--config", str(cfg), "--output", "none", env=own.client_env(PULSE_SOURCE="room.monitor"))
+    env = own.client_env(PULSE_SOURCE="room.monitor")
+    daemon = start_daemon("--output", "none", config=cfg, env=env)
     try:
         daemon.wait_for(r"Microphone open", timeout=120)
         time.sleep(3)  # audio flows (the first block takes up to ~2 s)

@@ -18,17 +18,10 @@ from homeplm.memory.ranking import rank
 from homeplm.memory.service import HouseholdMemory
 from homeplm.memory.types import MemoryItem, MemoryKind
 from homeplm.memory.worker import MemoryUnavailable
+from tests.fakes import Clock
 
 DAY = 86400.0
 T0 = 1_700_000_000.0
-
-
-class Clock:
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def make_memory(clock: Clock | None = None, **settings) -> HouseholdMemory:

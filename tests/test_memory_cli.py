@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, homeplm_cli
+from tests.harness import StartDaemon, homeplm_cli
 
 pytestmark = pytest.mark.real
 
@@ -46,38 +44,20 @@ def test_memory_commands_without_a_daemon(tmp_path: Path) -> None:
     )
 
 
-def test_cli_goes_through_the_running_daemon(tmp_path: Path) -> None:
-    state = tmp_path / "state"
-    state.mkdir()
-    env = {**os.environ, "STATE_DIRECTORY": str(state), "PYTHONUNBUFFERED": "1"}
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "homeplm", "run", "--input", "-", "--output", "none"],
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    assert daemon.stderr is not None and daemon.stdin is not None
-    try:
-        log = b""
-        deadline = time.monotonic() + 120
-        while b"control socket" not in log and time.monotonic() < deadline:
-            log += daemon.stderr.readline()
-        assert b"control socket" in log, log.decode()
-        remembered = memory(state, "remember", "The garage code is 4711.", "--speaker", "Ben")
-        assert remembered.returncode == 0, remembered.stderr  # the store is the daemon's: no lock error
-        asked = homeplm_cli("ask", "--explain", "What is the garage code?", state_dir=state, timeout=120)
-        assert asked.returncode == 0, asked.stderr
-        assert "route:    llm" in asked.stdout and "4711" in asked.stdout  # in the memories used
-        assert "timings:" in asked.stdout
-        time.sleep(0.5)  # the exchange is written in the background
-        kinds = {i["kind"] for i in json.loads(memory(state, "list", "--json").stdout)}
-        assert kinds == {"fact", "exchange"}
-        stats = json.loads(memory(state, "stats", "--json").stdout)
-        assert stats["facts"] == 1 and stats["private"] is False
-    finally:
-        daemon.terminate()
-        daemon.wait(timeout=30)
-    assert daemon.returncode == 0
+def test_cli_goes_through_the_running_daemon(start_daemon: StartDaemon) -> None:
+    daemon = start_daemon()
+    state = daemon.state_dir
+    daemon.wait_for("control socket")
+    remembered = memory(state, "remember", "The garage code is 4711.", "--speaker", "Ben")
+    assert remembered.returncode == 0, remembered.stderr  # the store is the daemon's: no lock error
+    asked = homeplm_cli("ask", "--explain", "What is the garage code?", state_dir=state, timeout=120)
+    assert asked.returncode == 0, asked.stderr
+    assert "route:    llm" in asked.stdout and "4711" in asked.stdout  # in the memories used
+    assert "timings:" in asked.stdout
+    time.sleep(0.5)  # the exchange is written in the background
+    kinds = {i["kind"] for i in json.loads(memory(state, "list", "--json").stdout)}
+    assert kinds == {"fact", "exchange"}
+    stats = json.loads(memory(state, "stats", "--json").stdout)
+    assert stats["facts"] == 1 and stats["private"] is False
+    assert daemon.stop() == 0
     assert not (state / "control.sock").exists()

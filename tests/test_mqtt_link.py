@@ -12,61 +12,20 @@ import textwrap
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from pathlib import Path
-
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from homeplm.backends.mqtt_paho import PahoLink
 from homeplm.config.schema import MqttSettings
 from homeplm.mqtt.types import MqttMessage
+from tests.harness import REPO, MqttClient, wait_for
 
-REPO = Path(__file__).resolve().parent.parent
 AVAIL = "homeplm/test/availability"
 
 
-class Observer:
-    """A plain paho client on the test's side of the broker: records what it sees, publishes."""
+class Observer(MqttClient):
+    """The shared test client, subscribed to everything unless told a pattern (other tests import it)."""
 
     def __init__(self, broker, pattern: str = "#") -> None:
-        self.messages: list[tuple[str, bytes, bool]] = []
-        self._lock = threading.Lock()
-        self._ready = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"obs-{uuid.uuid4().hex[:8]}")
-        self.client.on_connect = lambda c, *_: c.subscribe(pattern)
-        self.client.on_subscribe = lambda *_: self._ready.set()
-        self.client.on_message = self._on_message
-        self.client.connect(broker.host, broker.port)
-        self.client.loop_start()
-        assert self._ready.wait(5), "observer did not subscribe"
-
-    def _on_message(self, client, userdata, message) -> None:
-        with self._lock:
-            self.messages.append((message.topic, bytes(message.payload), bool(message.retain)))
-
-    def payloads(self, topic: str) -> list[bytes]:
-        with self._lock:
-            return [p for t, p, _ in self.messages if t == topic]
-
-    def last(self, topic: str) -> bytes | None:
-        found = self.payloads(topic)
-        return found[-1] if found else None
-
-    def publish(self, topic: str, payload: str | bytes, retain: bool = False) -> None:
-        self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
-async def wait_for(predicate: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
+        super().__init__(broker, pattern)
 
 
 def link_settings(broker, **overrides) -> MqttSettings:

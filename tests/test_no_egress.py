@@ -3,17 +3,14 @@ strace — every connection it attempts is to loopback or a local socket, and no
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, wait_for_text
+from tests.harness import StartDaemon
 
 pytestmark = pytest.mark.real
 
@@ -52,35 +49,23 @@ def test_outside_connections_parser() -> None:
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
-def test_a_full_spoken_turn_connects_only_to_loopback(broker, tmp_path: Path, real_parts) -> None:
+def test_a_full_spoken_turn_connects_only_to_loopback(
+    broker, tmp_path: Path, real_parts, start_daemon: StartDaemon
+) -> None:
     from homeplm.bench.phrases import speak
 
-    config = tmp_path / "homeplm.yaml"
-    config.write_text(f"mqtt:\n  host: 127.0.0.1\n  port: {broker.port}\n")
-    state = tmp_path / "state"
-    state.mkdir()
     trace = tmp_path / "trace.txt"
-    env = {**os.environ, "STATE_DIRECTORY": str(state), "PYTHONUNBUFFERED": "1"}
     strace = ["strace", "-f", "-qq", "--seccomp-bpf", "-e", "trace=connect,sendto,sendmsg", "-o", str(trace)]
-    run = ["-m", "homeplm", "run", "--config", str(config), "--input", "-", "--output", "none"]
-    cmd = [*strace, sys.executable, *run]
-    log = tmp_path / "daemon.log"
-    with log.open("wb") as err:
-        daemon = subprocess.Popen(cmd, cwd=REPO, env=env, stdin=subprocess.PIPE, stderr=err)
-    assert daemon.stdin is not None
-    try:
-        deadline = time.monotonic() + 180
-        wait_for_text(log, "control socket", deadline - time.monotonic())
-        audio = speak(
-            real_parts.parts["tts"], "Hey Jarvis, what is the capital of France?", lead_s=1.0, tail_s=2.0
-        )
-        daemon.stdin.write(audio.tobytes())
-        daemon.stdin.flush()
-        wait_for_text(log, "run-end", deadline - time.monotonic())
-        assert "reply-end" in log.read_text()
-    finally:
-        daemon.stdin.close()  # the end of its input ends the daemon
-        daemon.wait(timeout=60)
+    config = f"mqtt:\n  host: 127.0.0.1\n  port: {broker.port}\n"
+    daemon = start_daemon(config=config, prefix=strace)
+    deadline = time.monotonic() + 180
+    daemon.wait_for("control socket", deadline - time.monotonic())
+    question = "Hey Jarvis, what is the capital of France?"
+    daemon.send(speak(real_parts.parts["tts"], question, lead_s=1.0, tail_s=2.0))
+    daemon.wait_for("run-end", deadline - time.monotonic())
+    assert "reply-end" in daemon.log
+    daemon.close_input()  # the end of its input ends the daemon
+    daemon.wait(timeout=60)
     text = trace.read_text()
     assert "connect(" in text  # the trace did record the MQTT connection
     assert re.search(rf"htons\({broker.port}\)", text)
