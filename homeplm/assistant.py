@@ -115,6 +115,16 @@ def build_brain(settings: Settings, chat: Any, memory: Any, intents: Sequence[An
     return Router(routes, memory=memory)
 
 
+def shared_vad(parts: dict[str, Any]) -> Any:
+    """The wake gate's VAD when there is one, so each chunk is scored once on one model state."""
+    from homeplm.voice.wakegate import ScoredVad, VadGatedWake
+
+    wake = parts.get("wake")
+    if "vad" in parts and isinstance(wake, VadGatedWake) and isinstance(wake.vad, ScoredVad):
+        return wake.vad
+    return parts.get("vad")
+
+
 def build_pipeline(
     settings: Settings,
     loaded: LoadedParts,
@@ -128,7 +138,7 @@ def build_pipeline(
     if "llm" in parts:
         brain = build_brain(settings, parts["llm"], parts.get("memory"), plugins.intents)
     tts = PhraseCache(parts["tts"]) if "tts" in parts else None
-    components = Components(vad=parts.get("vad"), stt=parts.get("stt"), brain=brain, tts=tts)
+    components = Components(vad=shared_vad(parts), stt=parts.get("stt"), brain=brain, tts=tts)
     return Pipeline(components, settings, emit, sink, plugins.asr_prompt)
 
 

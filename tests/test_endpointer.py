@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from homeplm.voice.endpointer import Endpointer, EndpointerConfig, EndpointState, RefractoryGate
 
 CFG = EndpointerConfig(start_timeout_ms=800, min_speech_ms=160, silence_ms=400, max_utterance_ms=2000)
@@ -24,8 +26,32 @@ def test_no_speech_times_out() -> None:
 
 
 def test_single_blip_is_not_speech() -> None:
+    # Blips apart by reset_ms of silence each are forgotten. (Alternating "s.s" once counted as
+    # blips too; with hysteresis it is flickery speech: see the tests below.)
     e = Endpointer(CFG)
-    assert feed(e, "s.s.s.") is EndpointState.WAITING
+    assert feed(e, "s..s..s..") is EndpointState.WAITING
+
+
+def test_no_hysteresis_gives_the_old_single_chunk_reset() -> None:
+    assert feed(Endpointer(replace(CFG, reset_ms=80)), "s.s.s.") is EndpointState.WAITING
+
+
+def test_a_silent_chunk_inside_a_word_keeps_the_speech_count() -> None:
+    e = Endpointer(CFG)
+    assert feed(e, "..s.s") is EndpointState.SPEAKING and e.speech_start_ms == 160
+
+
+def test_reset_ms_of_silence_forgets_the_speech_count() -> None:
+    assert feed(Endpointer(CFG), "s..s") is EndpointState.WAITING
+
+
+def test_a_noisy_chunk_in_the_silence_keeps_the_silence_count() -> None:
+    e = Endpointer(CFG)
+    assert feed(e, "ss..s...") is EndpointState.DONE and e.speech_end_ms == 160
+
+
+def test_reset_ms_of_speech_forgets_the_silence_count() -> None:
+    assert feed(Endpointer(CFG), "ss..ss...") is EndpointState.SPEAKING
 
 
 def test_short_pauses_do_not_end_speech() -> None:

@@ -30,9 +30,11 @@ def make_wake(settings: Settings) -> WakeDetector:
     detector = OpenWakeWordDetector(settings.wake)
     if not settings.wake.vad_gate:
         return detector
-    from homeplm.voice.wakegate import VadGatedWake
+    from homeplm.voice.wakegate import ScoredVad, VadGatedWake
 
-    return VadGatedWake(detector, make_vad(settings), settings.wake.vad_gate_threshold)
+    # Scored once per chunk: the pipeline's recorder reuses these scores (assistant.shared_vad).
+    vad = ScoredVad(make_vad(settings))
+    return VadGatedWake(detector, vad, settings.wake.vad_gate_threshold)
 
 
 def make_vad(settings: Settings) -> VoiceActivity:

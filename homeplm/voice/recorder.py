@@ -20,6 +20,7 @@ from homeplm.core.audio import CHUNK_MS
 from homeplm.core.stages import SpeechToText, Transcript, VoiceActivity
 from homeplm.core.workers import VOICE, worker
 from homeplm.voice.endpointer import Endpointer, EndpointerConfig, EndpointState
+from homeplm.voice.wakegate import ScoredVad
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -84,9 +85,10 @@ class UtteranceRecorder:
         self, chunks: AsyncIterator[np.ndarray], preroll: Sequence[np.ndarray]
     ) -> tuple[Recording | None, Endpointer]:
         endpointer = Endpointer(self.config)
-        self.vad.reset()
-        for chunk in preroll:  # prime the VAD's state with the audio just before the wake word
-            self.vad.speech_probability(chunk)
+        if not _scored_up_to_now(self.vad, preroll):
+            self.vad.reset()
+            for chunk in preroll:  # prime the VAD's state with the audio just before the wake word
+                self.vad.speech_probability(chunk)
         live: list[np.ndarray] = []
         early: _Early | None = None
         async for chunk in chunks:
@@ -98,7 +100,7 @@ class UtteranceRecorder:
                 self.on_speech_start(endpointer.speech_start_ms)
             if endpointer.finished:
                 break
-            if speech:
+            if endpointer.silence_ms == 0:
                 early = None  # they went on speaking: an early result would miss the rest
             elif early is None and self._time_to_start(endpointer):
                 early = self._start_early(preroll, live, endpointer)
@@ -127,13 +129,23 @@ class UtteranceRecorder:
         self, preroll: Sequence[np.ndarray], live: list[np.ndarray], endpointer: Endpointer
     ) -> _Early:
         assert self.stt is not None and endpointer.speech_start_ms is not None
-        end_ms = endpointer.elapsed_ms - endpointer.silence_ms
+        assert endpointer.silence_start_ms is not None
+        end_ms = endpointer.silence_start_ms  # a noisy chunk since then does not move it
         audio = utterance(preroll, live, endpointer.speech_start_ms, end_ms)
         job = partial(self.stt.transcribe, audio, prompt=self.prompt)
         task = asyncio.create_task(worker("stt").call(job, VOICE))
         task.add_done_callback(_consume)  # an unused early result must not warn when dropped
         self.early_started += 1
         return _Early(end_ms, audio, task)
+
+
+def _scored_up_to_now(vad: VoiceActivity, preroll: Sequence[np.ndarray]) -> bool:
+    """True when a shared VAD (the wake gate's) has just scored the pre-roll's last chunk.
+
+    Its model state then runs on from the audio just before the wake word: resetting it and
+    scoring the pre-roll again would only repeat that work.
+    """
+    return isinstance(vad, ScoredVad) and bool(preroll) and vad.score_of(preroll[-1]) is not None
 
 
 def _consume(task: asyncio.Task[Transcript]) -> None:

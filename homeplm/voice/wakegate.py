@@ -18,6 +18,42 @@ from homeplm.core.stages import VoiceActivity, WakeDetection, WakeDetector
 # backlog covers both, so the first live predictions are made on real audio only.
 BACKLOG_CHUNKS = 32
 HANGOVER_CHUNKS = 25  # 2 s of quiet before the wake word model sleeps again
+SCORES_KEPT = 64  # 5 s of chunk scores: more than any pre-roll
+
+
+class ScoredVad:
+    """A VoiceActivity that scores each chunk once and remembers the last scores by chunk identity.
+
+    The wake gate scores every chunk; the recorder then asks again for the pre-roll (which the
+    gate already scored) and goes on with the live chunks on the same model state. Silero is
+    stateful (LSTM state, context, partial window), so one session fed each chunk once, in order,
+    is also more correct than two sessions that each see a different part of the stream.
+    """
+
+    def __init__(self, vad: VoiceActivity, kept: int = SCORES_KEPT) -> None:
+        self.vad = vad
+        # The chunk itself is kept with its score, so its id cannot be reused while it is here.
+        self._scores: deque[tuple[np.ndarray, float]] = deque(maxlen=kept)
+        self.calls = 0  # model calls, for figures
+
+    def speech_probability(self, chunk: np.ndarray) -> float:
+        if (score := self.score_of(chunk)) is not None:
+            return score
+        self.calls += 1
+        score = self.vad.speech_probability(chunk)
+        self._scores.append((chunk, score))
+        return score
+
+    def score_of(self, chunk: np.ndarray) -> float | None:
+        """The score this chunk already got, if it is among the last ones scored."""
+        for seen, score in reversed(self._scores):
+            if seen is chunk:
+                return score
+        return None
+
+    def reset(self) -> None:
+        self.vad.reset()
+        self._scores.clear()
 
 
 class VadGatedWake:
