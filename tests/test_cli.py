@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import struct
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -14,7 +12,8 @@ import pytest
 
 from homeplm.voice.wavio import write_wav
 from tests import conftest
-from tests.conftest import REPO, homeplm_cli
+from tests.conftest import homeplm_cli
+from tests.harness import run_with_closed_stdout
 
 
 def test_check_config_ok() -> None:
@@ -150,25 +149,6 @@ def test_no_sound_card_says_what_is_missing_and_how_to_run_anyway(
 
 
 # --- stdout closed by its reader (issue 8: `homeplm ask --explain … | head -1`) -------------------
-
-
-def run_with_closed_stdout(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """The real CLI writing into a pipe whose reader has already gone, as `| head -1` leaves it."""
-    read, write = os.pipe()
-    os.close(read)
-    env = {**os.environ, "STATE_DIRECTORY": tempfile.mkdtemp(dir=conftest._CLI_STATE_BASE[0])}
-    try:
-        return subprocess.run(
-            [sys.executable, "-m", "homeplm", *args],
-            cwd=REPO,
-            stdout=write,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=timeout,
-            env=env,
-        )
-    finally:
-        os.close(write)
 
 
 @pytest.mark.parametrize("args", [("check-config", "--show"), ("devices",), ("memory", "--help")])

@@ -113,3 +113,10 @@ class LlamaChat:
     def close(self) -> None:
         with self._lock:
             self._llm.close()
+
+
+def system_info() -> str:
+    """llama.cpp's compiled-in CPU features ("CPU : AVX2 = 1 | FMA = 1 | …"), for doctor and bench."""
+    from llama_cpp import llama_print_system_info
+
+    return str(llama_print_system_info().decode())

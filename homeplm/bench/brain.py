@@ -142,10 +142,9 @@ def decode_tokens_per_s(chat: Any, system_prompt: str, tokens: int = 96, rounds:
 
 def llama_build() -> str:
     """How llama.cpp was built: setup's record and the compiled-in CPU features."""
-    import llama_cpp
-
+    from homeplm.backends.llama_chat import system_info
     from homeplm.cli.doctor_native import build_record, compiled_features
 
-    features = compiled_features(llama_cpp.llama_print_system_info().decode())
+    features = compiled_features(system_info())
     simd = [f for f in features if f not in ("LLAMAFILE", "OPENMP", "REPACK")]
     return f"{build_record().get('build', 'unrecorded')} ({' '.join(simd)})"

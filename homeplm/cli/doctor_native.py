@@ -135,7 +135,7 @@ def check_native(config: Path | None, cpu_flags: set[str], roles: tuple[str, ...
 
 
 def _child_system_info() -> str | None:
-    code = "import llama_cpp; print(llama_cpp.llama_print_system_info().decode())"
+    code = "from homeplm.backends.llama_chat import system_info; print(system_info())"
     try:
         proc = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, timeout=60)
     except subprocess.TimeoutExpired:
