@@ -14,7 +14,7 @@ from homeplm.backends import factory
 from homeplm.brain.router import Route, Router
 from homeplm.config.schema import Settings
 from homeplm.core import workers
-from homeplm.core.events import EventCallback, EventType, PipelineEvent
+from homeplm.core.events import EventCallback, PipelineEvent, Ready
 from homeplm.core.stages import AudioSink
 from homeplm.core.workers import worker
 from homeplm.daemon.warmup import StartupMarks, run_once
@@ -168,5 +168,5 @@ async def start(
     if isinstance(pipeline.parts.tts, PhraseCache):
         warm = functools.partial(pipeline.parts.tts.warm, fixed_replies())
         pipeline.in_background(worker("tts").call(warm))
-    emit(PipelineEvent(EventType.READY, data={"load_ms": loaded.load_ms, "ready_ms": ready_ms}))
+    emit(PipelineEvent(Ready(loaded.load_ms, ready_ms)))
     return pipeline, loaded.parts

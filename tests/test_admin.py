@@ -29,7 +29,7 @@ from tests.harness import REPO, StartDaemon, homeplm_cli
 
 
 def _event(kind: EventType, run_id: int, at_ms: float, **data: Any) -> PipelineEvent:
-    return PipelineEvent(kind, timestamp_ms=at_ms, run_id=run_id, data=data)
+    return PipelineEvent.of(kind, run_id=run_id, timestamp_ms=at_ms, **data)
 
 
 def _spoken_turn(log: TurnLog, run_id: int, t0: float, route: str = "intent:time") -> None:
@@ -40,9 +40,9 @@ def _spoken_turn(log: TurnLog, run_id: int, t0: float, route: str = "intent:time
     assert log.phase == "thinking"
     log(_event(EventType.TRANSCRIPT, run_id, t0 + 1700, text="what time is it my secret"))
     log(_event(EventType.REPLY_END, run_id, t0 + 1750, text="It is ten past three.", route=route))
-    log(_event(EventType.AUDIO_OUT, run_id, t0 + 1900, samples=1000))
+    log(_event(EventType.AUDIO_OUT, run_id, t0 + 1900, sample_rate=22050))
     assert log.phase == "speaking"
-    log(_event(EventType.AUDIO_OUT, run_id, t0 + 2100, samples=1000))
+    log(_event(EventType.AUDIO_OUT, run_id, t0 + 2100, sample_rate=22050))
     log(_event(EventType.RUN_END, run_id, t0 + 3000, outcome="ok"))
 
 

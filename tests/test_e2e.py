@@ -113,7 +113,7 @@ def test_command_in_one_breath_is_understood(settings, real_parts) -> None:
     listener, recorder = asyncio.run(listen(settings, real_parts, audio))
     transcript = recorder.first(EventType.TRANSCRIPT)
     assert transcript is not None
-    text = transcript.data["text"].lower()
+    text = transcript.data.text.lower()
     assert "kitchen light" in text and "jarvis" not in text, text
     assert recorder.first(EventType.AUDIO_OUT) is not None
 

@@ -190,8 +190,18 @@ async def test_malformed_commands_are_ignored(broker, caplog) -> None:
     await rig.stop()
 
 
+# Fields the state tests do not care about, so each event can be built from its kind alone.
+_FIELDS: dict[EventType, dict[str, object]] = {
+    EventType.WAKE: {"name": "hey_jarvis", "score": 0.9},
+    EventType.SPEECH_END: {"speech_ms": 1200, "reason": "silence"},
+    EventType.AUDIO_OUT: {"sample_rate": 22050},
+    EventType.RUN_END: {"outcome": "ok"},
+    EventType.ERROR: {"code": "stt", "message": "boom"},
+}
+
+
 def event(kind: EventType, t: float = 0.0, **data: object) -> PipelineEvent:
-    return PipelineEvent(kind, timestamp_ms=t, run_id=7, data=data)
+    return PipelineEvent.of(kind, run_id=7, timestamp_ms=t, **{**_FIELDS.get(kind, {}), **data})
 
 
 async def test_events_drive_the_state_sensor(broker) -> None:

@@ -73,7 +73,7 @@ async def test_wake_then_command_runs_every_stage_in_order() -> None:
     assert first_seen.index(EventType.TTS_START) < first_seen.index(EventType.AUDIO_OUT)
     assert EventType.REPLY_END in first_seen
     transcript = rec.first(EventType.TRANSCRIPT)
-    assert transcript is not None and transcript.data["text"] == "light"  # wake phrase stripped
+    assert transcript is not None and transcript.data.text == "light"  # wake phrase stripped
     assert chat.calls[0][-1] == ChatMessage("user", "light")
     assert tts.texts == ["The light is on now.", "Anything else I can do?"]
     assert source.discarded == 1
@@ -127,7 +127,7 @@ async def test_text_turn_can_stop_after_brain() -> None:
     assert result.reply == "The light is on now. Anything else I can do?"
     assert tts.texts == [] and rec.first(EventType.TTS_START) is None
     end = rec.first(EventType.REPLY_END)
-    assert end is not None and end.data["route"] == "llm"
+    assert end is not None and end.data.route == "llm"
 
 
 async def test_brain_error_becomes_event_and_run_still_ends() -> None:
@@ -182,7 +182,7 @@ async def test_cancellation_passes_through_and_ends_the_run() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert rec.types()[-1] is EventType.RUN_END
-    assert rec.events[-1].data["outcome"] == "cancelled"
+    assert rec.events[-1].data.outcome == "cancelled"
 
 
 async def test_stop_playback_cuts_the_reply() -> None:
@@ -229,7 +229,7 @@ async def test_early_recognition_is_used_when_the_speaker_stays_quiet() -> None:
         audio, replace(SETTINGS, vad=replace(SETTINGS.vad, early_asr_after_s=0.16))
     )
     transcript = rec.first(EventType.TRANSCRIPT)
-    assert transcript is not None and transcript.data["early"] is True
+    assert transcript is not None and transcript.data.early is True
     assert len(stt.calls) == 1
 
 
@@ -238,7 +238,7 @@ async def test_early_recognition_is_dropped_when_the_speaker_goes_on() -> None:
     settings = replace(SETTINGS, vad=replace(SETTINGS.vad, early_asr_after_s=0.16, silence_s=0.4))
     listener, rec, stt, *_ = await listen(audio, settings)
     transcript = rec.first(EventType.TRANSCRIPT)
-    assert transcript is not None and transcript.data["text"] == "light"
+    assert transcript is not None and transcript.data.text == "light"
     last = stt.calls[-1].reshape(-1, 1280)[:, 0]
     assert (last == SPEECH).sum() == 8  # the used transcript heard both parts
 
@@ -249,4 +249,16 @@ async def test_no_early_recognition_when_switched_off() -> None:
         audio, replace(SETTINGS, vad=replace(SETTINGS.vad, early_asr_after_s=0.0))
     )
     transcript = rec.first(EventType.TRANSCRIPT)
-    assert transcript is not None and transcript.data["early"] is False
+    assert transcript is not None and transcript.data.early is False
+
+
+def test_every_event_kind_has_typed_fields() -> None:
+    """One payload dataclass per event kind; a wrong field name fails where the event is built."""
+    from homeplm.core.events import PAYLOADS, PipelineEvent, ReplyEnd
+
+    assert set(PAYLOADS) == set(EventType)
+    event = PipelineEvent.of(EventType.REPLY_END, run_id=3, text="Done.", route="intent:light_on")
+    assert isinstance(event.data, ReplyEnd) and event.type is EventType.REPLY_END
+    assert event.data.fields() == {"text": "Done.", "route": "intent:light_on", "reason": None}
+    with pytest.raises(TypeError):
+        PipelineEvent.of(EventType.REPLY_END, run_id=3, txt="Done.")

@@ -20,7 +20,7 @@ async def test_concurrent_turns_keep_their_own_route_record() -> None:
     # The LLM turn ends last: a record read from the brain afterwards would say "intent:time" for both.
     assert explain(story, TurnTimer())["route"] == "llm"
     assert explain(clock, TurnTimer())["route"] == "intent:time"
-    ends = {e.run_id: e.data["route"] for e in recorder.of(EventType.REPLY_END)}
+    ends = {e.run_id: e.data.route for e in recorder.of(EventType.REPLY_END)}
     assert ends == {story.run_id: "llm", clock.run_id: "intent:time"}
 
 

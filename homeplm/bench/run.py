@@ -26,7 +26,7 @@ from homeplm.bench import brain as bench_brain
 from homeplm.bench.phrases import HOUSEHOLD_COMMANDS, INTENT_COMMANDS, noise, speak
 from homeplm.config.schema import Settings
 from homeplm.core.audio import CHUNK_SAMPLES, SAMPLE_RATE
-from homeplm.core.events import EventRecorder, EventType
+from homeplm.core.events import EventRecorder, EventType, ReplyEnd
 from homeplm.core.stages import inner_wake
 from homeplm.voice.listener import Listener
 from homeplm.voice.wavio import ArraySource, NullSink
@@ -95,7 +95,7 @@ def turn_latencies(recorder: EventRecorder) -> dict[str, list[float]]:
     by_run: dict[int, dict[EventType, float]] = defaultdict(dict)
     for event in recorder.events:
         by_run[event.run_id].setdefault(event.type, event.timestamp_ms)
-    routes = {e.run_id: str(e.data.get("route")) for e in recorder.events if e.type is EventType.REPLY_END}
+    routes = {e.run_id: str(e.data.route) for e in recorder.events if isinstance(e.data, ReplyEnd)}
     figures: dict[str, list[float]] = defaultdict(list)
     for run_id, marks in by_run.items():
         end = marks.get(EventType.SPEECH_END)

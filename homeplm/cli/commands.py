@@ -16,7 +16,7 @@ from homeplm.brain.explain import render as render_explain
 from homeplm.cli.main import resolve_config_path, write_out
 from homeplm.config import Settings, load_settings, settings_to_dict
 from homeplm.core.errors import AudioError, HomeplmError
-from homeplm.core.events import EventBus, EventType, PipelineEvent
+from homeplm.core.events import EventBus, PipelineEvent, ReplyDelta, ReplyEnd, Transcript
 from homeplm.core.logs import log_event, setup_logging
 from homeplm.core.paths import control_socket
 from homeplm.core.stages import AudioSink, AudioSource
@@ -51,10 +51,10 @@ class _TurnPrinter:
     is logged at DEBUG only."""
 
     def __call__(self, event: PipelineEvent) -> None:
-        if event.type is EventType.TRANSCRIPT:
-            write_out(f"heard: {event.data.get('text', '')}")
-        elif event.type is EventType.REPLY_END:
-            write_out(f"reply: {event.data.get('text', '')}")
+        if isinstance(event.data, Transcript):
+            write_out(f"heard: {event.data.text}")
+        elif isinstance(event.data, ReplyEnd):
+            write_out(f"reply: {event.data.text}")
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
@@ -206,9 +206,9 @@ async def cmd_ask(args: argparse.Namespace) -> int:
     timer = TurnTimer()
 
     def stream(event: PipelineEvent) -> None:
-        if event.type is EventType.REPLY_DELTA:
-            write_out(event.data.get("text", ""), end="")
-        elif event.type is EventType.REPLY_END:
+        if isinstance(event.data, ReplyDelta):
+            write_out(event.data.text, end="")
+        elif isinstance(event.data, ReplyEnd):
             write_out("")
 
     parts: dict[str, Any] = {}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 
 class EventType(StrEnum):
@@ -36,13 +37,191 @@ def now_ms() -> float:
 
 
 @dataclass(frozen=True, slots=True)
+class EventData:
+    """The fields of one kind of event (one dataclass per kind, as Wyoming has one per message), so
+    a renamed field fails mypy, not a consumer at run time."""
+
+    kind: ClassVar[EventType]
+
+    def fields(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class Ready(EventData):
+    """The daemon's models are loaded and warm: load time per part, and start → ready."""
+
+    kind = EventType.READY
+    load_ms: Mapping[str, float]
+    ready_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunStart(EventData):
+    """A turn began: from audio, text or a fixed text to speak, up to which stage."""
+
+    kind = EventType.RUN_START
+    start: str
+    end: str
+
+
+@dataclass(frozen=True, slots=True)
+class Wake(EventData):
+    """The wake word was heard."""
+
+    kind = EventType.WAKE
+    name: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStart(EventData):
+    """Speech began, this far into the recording."""
+
+    kind = EventType.SPEECH_START
+    offset_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechEnd(EventData):
+    """The endpointer ended the utterance (silence, or the length cap)."""
+
+    kind = EventType.SPEECH_END
+    speech_ms: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class NoSpeech(EventData):
+    """Nobody spoke after the wake word."""
+
+    kind = EventType.NO_SPEECH
+    waited_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript(EventData):
+    """What was said (wake phrase stripped) and, for speech, what the recogniser heard."""
+
+    kind = EventType.TRANSCRIPT
+    text: str
+    source: str = "voice"
+    heard: str | None = None
+    audio_ms: float | None = None
+    dropped_segments: int = 0
+    early: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyStart(EventData):
+    """The brain started answering."""
+
+    kind = EventType.REPLY_START
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyDelta(EventData):
+    """A piece of the reply as it streams."""
+
+    kind = EventType.REPLY_DELTA
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyEnd(EventData):
+    """The whole reply, and the route that made it (from the turn's route record)."""
+
+    kind = EventType.REPLY_END
+    text: str
+    route: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TtsStart(EventData):
+    """Speech synthesis of the first sentence began."""
+
+    kind = EventType.TTS_START
+
+
+@dataclass(frozen=True, slots=True)
+class AudioOut(EventData):
+    """The first audio of the reply went to the speaker."""
+
+    kind = EventType.AUDIO_OUT
+    sample_rate: int
+
+
+@dataclass(frozen=True, slots=True)
+class TtsEnd(EventData):
+    """The reply was spoken: how many sentences, how much audio."""
+
+    kind = EventType.TTS_END
+    sentences: int
+    audio_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class TurnError(EventData):
+    """The turn failed: a stable code and a message for people."""
+
+    kind = EventType.ERROR
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunEnd(EventData):
+    """The turn ended: ok, error, cancelled, no-speech or no-text."""
+
+    kind = EventType.RUN_END
+    outcome: str
+
+
+PAYLOADS: dict[EventType, type[EventData]] = {
+    cls.kind: cls
+    for cls in (
+        Ready,
+        RunStart,
+        Wake,
+        SpeechStart,
+        SpeechEnd,
+        NoSpeech,
+        Transcript,
+        ReplyStart,
+        ReplyDelta,
+        ReplyEnd,
+        TtsStart,
+        AudioOut,
+        TtsEnd,
+        TurnError,
+        RunEnd,
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
 class PipelineEvent:
     """One typed, timestamped event of a turn, for logs, MQTT, the CLI and the tests."""
 
-    type: EventType
-    timestamp_ms: float = field(default_factory=now_ms)
+    data: EventData
     run_id: int = 0
-    data: Mapping[str, Any] = field(default_factory=dict)
+    timestamp_ms: float = field(default_factory=now_ms)
+
+    @property
+    def type(self) -> EventType:
+        return self.data.kind
+
+    @classmethod
+    def of(
+        cls, kind: EventType, run_id: int = 0, timestamp_ms: float | None = None, **fields: Any
+    ) -> PipelineEvent:
+        """An event built from its kind and fields (a wrong field name raises TypeError)."""
+        data = PAYLOADS[kind](**fields)
+        if timestamp_ms is None:
+            return cls(data, run_id)
+        return cls(data, run_id, timestamp_ms)
 
 
 EventCallback = Callable[[PipelineEvent], None]

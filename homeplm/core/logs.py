@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from homeplm.core.events import PERSONAL_EVENTS, EventType, PipelineEvent
+from homeplm.core.events import PERSONAL_EVENTS, EventType, PipelineEvent, TurnError
 
 _LOGGER = logging.getLogger("homeplm.core.events")
 
@@ -28,10 +28,11 @@ def log_event(event: PipelineEvent) -> None:
     if event.type in _QUIET:
         return
     if event.type in PERSONAL_EVENTS:
-        details = {k: v for k, v in event.data.items() if k not in ("text", "heard")}
+        fields = event.data.fields()
+        details = {k: v for k, v in fields.items() if k not in ("text", "heard")}
         _LOGGER.info("run %d %s %s", event.run_id, event.type.value, details)
-        _LOGGER.debug("run %d %s text=%r", event.run_id, event.type.value, event.data.get("text"))
-    elif event.type is EventType.ERROR:
-        _LOGGER.error("run %d error %s: %s", event.run_id, event.data.get("code"), event.data.get("message"))
+        _LOGGER.debug("run %d %s text=%r", event.run_id, event.type.value, fields.get("text"))
+    elif isinstance(event.data, TurnError):
+        _LOGGER.error("run %d error %s: %s", event.run_id, event.data.code, event.data.message)
     else:
-        _LOGGER.info("run %d %s %s", event.run_id, event.type.value, dict(event.data))
+        _LOGGER.info("run %d %s %s", event.run_id, event.type.value, event.data.fields())

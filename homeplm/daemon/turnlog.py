@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from homeplm.core.errors import HomeplmError
-from homeplm.core.events import EventType, PipelineEvent
+from homeplm.core.events import EventType, PipelineEvent, Ready, ReplyEnd, RunEnd, RunStart, TurnError
 
 if TYPE_CHECKING:
     from homeplm.config.schema import Settings
@@ -35,15 +35,15 @@ class TurnLog:
 
     def __call__(self, event: PipelineEvent) -> None:
         kind, data = event.type, event.data
-        if kind is EventType.READY:
-            self.load_ms = {str(k): float(v) for k, v in dict(data.get("load_ms") or {}).items()}
-            self.ready_ms = data.get("ready_ms")
+        if isinstance(data, Ready):
+            self.load_ms = {str(k): float(v) for k, v in data.load_ms.items()}
+            self.ready_ms = data.ready_ms
             return
-        if kind is EventType.RUN_START:
-            self._pending[event.run_id] = {"start_ms": event.timestamp_ms, "kind": data.get("start")}
+        if isinstance(data, RunStart):
+            self._pending[event.run_id] = {"start_ms": event.timestamp_ms, "kind": data.start}
             while len(self._pending) > _MAX_PENDING:
                 self._pending.pop(next(iter(self._pending)))
-            self.phase = "recording" if data.get("start") == "audio" else "thinking"
+            self.phase = "recording" if data.start == "audio" else "thinking"
             return
         run = self._pending.get(event.run_id)
         if run is None:
@@ -51,20 +51,20 @@ class TurnLog:
         if kind is EventType.SPEECH_END:
             run["speech_end_ms"] = event.timestamp_ms
             self.phase = "thinking"
-        elif kind is EventType.REPLY_END:
-            run["route"] = data.get("route")
+        elif isinstance(data, ReplyEnd):
+            run["route"] = data.route
         elif kind is EventType.AUDIO_OUT:
             run.setdefault("audio_out_ms", event.timestamp_ms)
             self.phase = "speaking"
-        elif kind is EventType.ERROR:
-            run["error"] = data.get("code")
-        elif kind is EventType.RUN_END:
+        elif isinstance(data, TurnError):
+            run["error"] = data.code
+        elif isinstance(data, RunEnd):
             del self._pending[event.run_id]
-            self._turns.append(self._record(event, run))
+            self._turns.append(self._record(event, data, run))
             if not self._pending:
                 self.phase = "idle"
 
-    def _record(self, end: PipelineEvent, run: dict[str, Any]) -> dict[str, Any]:
+    def _record(self, end: PipelineEvent, data: RunEnd, run: dict[str, Any]) -> dict[str, Any]:
         if "speech_end_ms" in run and "audio_out_ms" in run:
             latency, basis = run["audio_out_ms"] - run["speech_end_ms"], "speech_end→audio_out"
         else:
@@ -74,7 +74,7 @@ class TurnLog:
             "run_id": end.run_id,
             "start": run.get("kind"),
             "route": run.get("route"),
-            "outcome": end.data.get("outcome"),
+            "outcome": data.outcome,
             "latency_ms": round(latency, 1),
             "latency": basis,
         }

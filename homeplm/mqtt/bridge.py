@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Protocol
 
 from homeplm.config.schema import MqttSettings
-from homeplm.core.events import EventType, PipelineEvent
+from homeplm.core.events import EventType, PipelineEvent, ReplyEnd, Transcript
 from homeplm.mqtt import ha_entities as disco
 from homeplm.mqtt.payloads import WarnLimiter, clean_text, preview
 from homeplm.mqtt.types import MqttLink, MqttMessage
@@ -198,16 +198,16 @@ class HomeAssistantBridge:
         elif kind is EventType.AUDIO_OUT and event.run_id in self._speech_end_ms:
             latency_ms = event.timestamp_ms - self._speech_end_ms.pop(event.run_id)
             self._publish("last_latency", f"{latency_ms:.0f}")
-        elif kind is EventType.TRANSCRIPT and self._settings.publish_transcript:
-            self._publish("last_transcript", str(data.get("text", ""))[: disco.TEXT_MAX])
-        elif kind is EventType.REPLY_END:
+        elif isinstance(data, Transcript) and self._settings.publish_transcript:
+            self._publish("last_transcript", data.text[: disco.TEXT_MAX])
+        elif isinstance(data, ReplyEnd):
             self._on_reply_end(data)
 
-    def _on_reply_end(self, data: Mapping[str, Any]) -> None:
+    def _on_reply_end(self, data: ReplyEnd) -> None:
         if self._settings.publish_reply:
-            self._publish("last_reply", str(data.get("text", ""))[: disco.TEXT_MAX])
-        route = data.get("route")
-        if isinstance(route, str) and route.startswith("intent:"):
+            self._publish("last_reply", data.text[: disco.TEXT_MAX])
+        route = data.route
+        if route is not None and route.startswith("intent:"):
             intent = route.removeprefix("intent:")
             event = {"event_type": disco.INTENT_EVENT, "intent": intent, "route": route}
             self._publish("intent", json.dumps(event), retain=False)

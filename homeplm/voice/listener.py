@@ -8,7 +8,7 @@ from collections import deque
 import numpy as np
 
 from homeplm.core.audio import CHUNK_MS
-from homeplm.core.events import EventCallback, EventType, PipelineEvent
+from homeplm.core.events import EventCallback, PipelineEvent, Wake
 from homeplm.core.stages import AudioSource, WakeDetector
 from homeplm.voice.endpointer import RefractoryGate
 from homeplm.voice.pipeline import Pipeline, TurnResult
@@ -42,12 +42,7 @@ class Listener:
                 continue
             self.gate.fire()
             self.wake.reset()
-            self.emit(
-                PipelineEvent(
-                    EventType.WAKE,
-                    data={"name": detection.name, "score": round(detection.score, 3)},
-                )
-            )
+            self.emit(PipelineEvent(Wake(detection.name, round(detection.score, 3))))
             if self.chime:
                 self.pipeline.in_background(self.pipeline.chime())
             preroll = list(self.preroll)

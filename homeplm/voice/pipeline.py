@@ -18,8 +18,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 from homeplm.config.schema import Settings
+from homeplm.core import events as ev
 from homeplm.core.errors import HomeplmError
-from homeplm.core.events import EventCallback, EventType, PipelineEvent
+from homeplm.core.events import EventCallback, PipelineEvent
 from homeplm.core.stages import AudioSink, Brain, SpeechToText, TextToSpeech, Turn, VoiceActivity
 from homeplm.core.workers import VOICE, worker
 from homeplm.voice.chime import wake_chime
@@ -110,7 +111,7 @@ class Pipeline:
             if recording is None:
                 result.outcome = "no-speech"
                 return result
-            result.transcript = await self._transcribe(result.run_id, recording, bool(preroll))
+            result.transcript = await self._transcribe(result.run_id, recording, bool(preroll), source)
             if not result.transcript:
                 result.outcome = "no-text"
             elif end_stage > Stage.STT:
@@ -124,7 +125,7 @@ class Pipeline:
         result = self._begin("text", end_stage)
         async with self._guard(result):
             result.transcript = text
-            self._emit(result.run_id, EventType.TRANSCRIPT, text=text, source=source)
+            self._emit(result.run_id, ev.Transcript(text, source=source))
             turn = Turn(text, source=source)
             result.record = turn.record
             result.reply = await self._answer(result.run_id, turn, end_stage)
@@ -171,16 +172,16 @@ class Pipeline:
             self.settings.vad.threshold,
             int(self.settings.vad.early_asr_after_s * 1000),
             self.asr_prompt(),
-            lambda offset_ms: self._emit(run_id, EventType.SPEECH_START, offset_ms=offset_ms),
+            lambda offset_ms: self._emit(run_id, ev.SpeechStart(offset_ms)),
         )
         recording, endpointer = await recorder.record(chunks, preroll)
         if recording is None:
-            self._emit(run_id, EventType.NO_SPEECH, waited_ms=endpointer.elapsed_ms)
+            self._emit(run_id, ev.NoSpeech(endpointer.elapsed_ms))
             return None
-        self._emit(run_id, EventType.SPEECH_END, speech_ms=recording.speech_ms, reason=recording.reason)
+        self._emit(run_id, ev.SpeechEnd(recording.speech_ms, recording.reason))
         return recording
 
-    async def _transcribe(self, run_id: int, recording: Recording, after_wake: bool) -> str:
+    async def _transcribe(self, run_id: int, recording: Recording, after_wake: bool, source: str) -> str:
         stt = self._need(self.parts.stt, "speech recognition")
         if recording.early is not None:
             transcript = await recording.early  # recognised while the endpointer was still waiting
@@ -191,12 +192,14 @@ class Pipeline:
         text = strip_wake_phrase(transcript.text, self.wake_phrases) if after_wake else transcript.text
         self._emit(
             run_id,
-            EventType.TRANSCRIPT,
-            text=text,
-            heard=transcript.text,
-            audio_ms=transcript.duration_ms,
-            dropped_segments=transcript.dropped_segments,
-            early=recording.early is not None,
+            ev.Transcript(
+                text,
+                source=source,
+                heard=transcript.text,
+                audio_ms=transcript.duration_ms,
+                dropped_segments=transcript.dropped_segments,
+                early=recording.early is not None,
+            ),
         )
         return text
 
@@ -205,11 +208,11 @@ class Pipeline:
         speaker = self._new_speaker(run_id) if end_stage >= Stage.TTS else None
         splitter = SentenceSplitter()
         parts: list[str] = []
-        self._emit(run_id, EventType.REPLY_START, source=turn.source)
+        self._emit(run_id, ev.ReplyStart(turn.source))
         try:
             async for delta in brain.reply(turn):
                 parts.append(delta)
-                self._emit(run_id, EventType.REPLY_DELTA, text=delta)
+                self._emit(run_id, ev.ReplyDelta(delta))
                 if speaker is not None:
                     for sentence in splitter.push(delta):
                         speaker.put(sentence)
@@ -221,7 +224,7 @@ class Pipeline:
         route = turn.record.get("route")
         if route == "intent:stop":
             self.stop_playback()
-        self._emit(run_id, EventType.REPLY_END, text=reply, route=route, reason=turn.record.get("reason"))
+        self._emit(run_id, ev.ReplyEnd(reply, route=route, reason=turn.record.get("reason")))
         if speaker is not None:
             for sentence in splitter.flush():
                 speaker.put(sentence)
@@ -248,14 +251,14 @@ class Pipeline:
 
     def _begin(self, start: str, end_stage: Stage) -> TurnResult:
         result = TurnResult(run_id=next(self._run_ids))
-        self._emit(result.run_id, EventType.RUN_START, start=start, end=end_stage.name.lower())
+        self._emit(result.run_id, ev.RunStart(start, end_stage.name.lower()))
         return result
 
     def _guard(self, result: TurnResult) -> _TurnGuard:
         return _TurnGuard(self, result)
 
-    def _emit(self, run_id: int, kind: EventType, **data: object) -> None:
-        self.emit(PipelineEvent(kind, run_id=run_id, data=data))
+    def _emit(self, run_id: int, data: ev.EventData) -> None:
+        self.emit(PipelineEvent(data, run_id))
 
     @staticmethod
     def _need(part: _T | None, what: str) -> _T:
@@ -283,11 +286,11 @@ class _TurnGuard:
             result.outcome = "cancelled"
         elif isinstance(err, HomeplmError):
             result.outcome, result.error, handled = "error", err, True
-            self.pipeline._emit(run_id, EventType.ERROR, code=err.code, message=err.message)
+            self.pipeline._emit(run_id, ev.TurnError(err.code, err.message))
         elif isinstance(err, Exception):
             _LOGGER.error("turn %d failed", run_id, exc_info=err)
             result.outcome, handled = "error", True
             result.error = HomeplmError(f"internal error: {err}", code="internal")
-            self.pipeline._emit(run_id, EventType.ERROR, code="internal", message=str(err))
-        self.pipeline._emit(run_id, EventType.RUN_END, outcome=result.outcome)
+            self.pipeline._emit(run_id, ev.TurnError("internal", str(err)))
+        self.pipeline._emit(run_id, ev.RunEnd(result.outcome))
         return handled

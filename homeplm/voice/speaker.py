@@ -9,7 +9,7 @@ from functools import partial
 import numpy as np
 
 from homeplm.core.audio import resample
-from homeplm.core.events import EventCallback, EventType, PipelineEvent
+from homeplm.core.events import AudioOut, EventCallback, EventData, PipelineEvent, TtsEnd, TtsStart
 from homeplm.core.stages import AudioSink, TextToSpeech
 from homeplm.core.workers import worker
 
@@ -47,16 +47,16 @@ class SentenceSpeaker:
     async def _speak_all(self) -> None:
         while (sentence := await self._queue.get()) is not None:
             if self.sentences == 0:
-                self._emit(EventType.TTS_START)
+                self._emit(TtsStart())
             audio = await worker("tts").call(partial(self._render, sentence))
             if self.sentences == 0:
-                self._emit(EventType.AUDIO_OUT, sample_rate=self.sink.sample_rate)
+                self._emit(AudioOut(self.sink.sample_rate))
             self.sentences += 1
             self.audio_ms += len(audio) * 1000 // self.sink.sample_rate
             await self.sink.play(audio)
         await self.sink.drain()
         if self.sentences:
-            self._emit(EventType.TTS_END, sentences=self.sentences, audio_ms=self.audio_ms)
+            self._emit(TtsEnd(self.sentences, self.audio_ms))
 
     def _render(self, sentence: str) -> np.ndarray:
         audio = self.tts.synthesize(sentence)
@@ -64,5 +64,5 @@ class SentenceSpeaker:
             audio = np.clip(audio.astype(np.float32) * self.volume, -32768, 32767).astype(np.int16)
         return resample(audio, self.tts.sample_rate, self.sink.sample_rate)
 
-    def _emit(self, kind: EventType, **data: object) -> None:
-        self.emit(PipelineEvent(kind, run_id=self.run_id, data=data))
+    def _emit(self, data: EventData) -> None:
+        self.emit(PipelineEvent(data, self.run_id))
