@@ -14,17 +14,11 @@ from homeplm.config import Settings, load_settings
 from tests.harness import (
     _CLI_STATE_BASE,
     CONFIG,
-    REPO,
     Broker,
     Daemon,
     MqttClient,
     StartDaemon,
-    homeplm_cli,
-    wait_for_text,
 )
-
-# Older test files import these from here.
-__all__ = ["CONFIG", "REPO", "Broker", "homeplm_cli", "wait_for_text"]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 
 import numpy as np
+from paho.mqtt.client import topic_matches_sub
 
+from homeplm.assistant import LoadedParts, build_pipeline
+from homeplm.config.schema import Settings, VadSettings, WakeSettings
 from homeplm.core.audio import CHUNK_SAMPLES
+from homeplm.core.events import EventRecorder
 from homeplm.core.stages import ChatMessage, Transcript, Turn, WakeDetection
+from homeplm.mqtt.types import MessageHandler, MqttMessage
+from homeplm.voice.wavio import NullSink
 
 WAKE = 3000  # a chunk of this value is the wake word
 SPEECH = 1000  # speech
@@ -126,3 +135,129 @@ class FakeMemory:
     async def forget(self, topic: str, turn: Turn) -> str:
         self.calls.append(("forget", topic))
         return "Forgotten."
+
+
+class SlowChat(FakeChat):
+    """A language model that takes `seconds` per answer and holds its thread meanwhile."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__("Slow answer.")
+        self.seconds = seconds
+        self.running = 0
+        self.most_at_once = 0
+        self._lock = threading.Lock()
+
+    def stream_chat(self, messages: Sequence[ChatMessage], *, max_tokens: int) -> Iterator[str]:
+        with self._lock:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            time.sleep(self.seconds)
+            yield from super().stream_chat(messages, max_tokens=max_tokens)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
+class FakeControl:
+    """The daemon's knobs as the Home Assistant bridge sees them, recorded instead of applied."""
+
+    def __init__(self) -> None:
+        self.state = {"muted": False, "private": False, "wake_word": "hey_jarvis", "sensitivity": 0.5}
+        self.state["volume"] = 1.0
+        self.calls: list[tuple[object, ...]] = []
+
+    def snapshot(self) -> dict[str, object]:
+        return dict(self.state)
+
+    def _set(self, key: str, value: object) -> None:
+        self.state[key] = value
+        self.calls.append((key, value))
+
+    def set_muted(self, muted: bool) -> None:
+        self._set("muted", muted)
+
+    def set_private(self, private: bool) -> None:
+        self._set("private", private)
+
+    async def set_wake_word(self, name: str) -> None:
+        self._set("wake_word", name)
+
+    def set_sensitivity(self, threshold: float) -> None:
+        self._set("sensitivity", threshold)
+
+    def set_volume(self, volume: float) -> None:
+        self._set("volume", volume)
+
+    async def announce(self, text: str) -> None:
+        self.calls.append(("announce", text))
+
+    async def ask(self, text: str) -> str:
+        self.calls.append(("ask", text))
+        return f"the answer to {text}"
+
+    async def forget_last(self) -> bool:
+        self.calls.append(("forget_last",))
+        return True
+
+
+class FakeLink:
+    """An MQTT link in memory: records what is published, hands injected messages to subscribers."""
+
+    def __init__(self) -> None:
+        self.subs: list[tuple[str, MessageHandler]] = []
+        self.published: list[tuple[str, str]] = []
+        self.connected = True
+
+    def publish(self, topic: str, payload: str | bytes, *, retain: bool = False, qos: int = 0) -> None:
+        self.published.append((topic, payload if isinstance(payload, str) else payload.decode()))
+
+    def subscribe(self, pattern: str, handler: MessageHandler) -> None:
+        self.subs.append((pattern, handler))
+
+    def on_connect(self, callback) -> None:
+        callback()
+
+    def inject(self, topic: str, payload: str | bytes | dict, retain: bool = True) -> None:
+        data = json.dumps(payload) if isinstance(payload, dict) else payload
+        raw = data.encode() if isinstance(data, str) else data
+        for pattern, handler in list(self.subs):
+            if topic_matches_sub(pattern, topic):
+                handler(MqttMessage(topic, raw, retain))
+
+
+# Fast endpointing for pipeline tests: short silences and timeouts.
+PIPELINE_SETTINGS = Settings(
+    wake=WakeSettings(chime=False, preroll_s=0.4, refractory_s=1.0),
+    vad=VadSettings(silence_s=0.4, start_timeout_s=1.0, min_speech_s=0.16),
+)
+
+
+def make_pipeline(settings: Settings = PIPELINE_SETTINGS, chat: FakeChat | None = None, sink=None):
+    recorder = EventRecorder()
+    stt, tts, chat = FakeStt(), FakeTts(), chat or FakeChat()
+    loaded = LoadedParts(parts={"vad": FakeVad(), "stt": stt, "llm": chat, "tts": tts})
+    sink = sink or NullSink()
+    pipeline = build_pipeline(settings, loaded, recorder, sink)
+    return pipeline, recorder, stt, chat, tts
+
+
+class FactsMemory:
+    """Just enough of the household memory for the routes: recall returns fixed facts."""
+
+    private = False
+
+    def __init__(self, facts: list[str]) -> None:
+        from homeplm.memory.types import MemoryHit, MemoryItem, MemoryKind
+
+        self.hits = [
+            MemoryHit(MemoryItem(f"id{i}", MemoryKind.FACT, text, 0.0), 0.9, 0.9)
+            for i, text in enumerate(facts)
+        ]
+        self.exchanges: list[tuple[str, str]] = []
+
+    def recall(self, query: str, *, kinds=None):
+        return list(self.hits)
+
+    def record_exchange(self, question: str, answer: str, **kw) -> None:
+        self.exchanges.append((question, answer))

@@ -25,6 +25,8 @@ import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
 
+from homeplm.config.schema import MqttSettings
+
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "configs" / "homeplm.yaml"
 # The daemon on a microphone pipe (this process writes its stdin) and no speaker.
@@ -422,3 +424,9 @@ def normalise(text: str) -> str:
     text = text.lower().replace("%", " percent").replace("-", " ")
     text = re.sub(r"\d+", _number_words, text)
     return " ".join(re.findall(r"[a-z']+", text))
+
+
+def link_settings(broker, **overrides) -> MqttSettings:
+    """MQTT settings for a link of homeplm's own to the test broker, with a client id of its own."""
+    fields = {"host": broker.host, "port": broker.port, "client_id": f"homeplm-{uuid.uuid4().hex[:8]}"}
+    return MqttSettings(**{**fields, **overrides})

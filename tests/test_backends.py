@@ -29,6 +29,7 @@ from homeplm.core import models
 from homeplm.core.audio import CHUNK_SAMPLES, SAMPLE_RATE, resample
 from homeplm.core.errors import AudioError, AudioInputError, BrainError, ModelMissingError
 from homeplm.core.stages import ChatMessage
+from tests.harness import normalise
 
 WAKE_PHRASE = "Hey Jarvis, turn on the kitchen light."
 PLAIN_PHRASE = "Turn on the kitchen light."
@@ -50,10 +51,6 @@ def white_noise(seconds: float, dbfs: float = -30.0) -> np.ndarray:
 def chunks(audio: np.ndarray) -> Iterator[np.ndarray]:
     whole = len(audio) // CHUNK_SAMPLES * CHUNK_SAMPLES
     yield from audio[:whole].reshape(-1, CHUNK_SAMPLES)
-
-
-def normalise(text: str) -> str:
-    return " ".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
 
 
 # --- shared models, loaded once per session ---------------------------------------------------

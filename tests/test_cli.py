@@ -12,8 +12,7 @@ import pytest
 
 from homeplm.voice.wavio import write_wav
 from tests import conftest
-from tests.conftest import homeplm_cli
-from tests.harness import run_with_closed_stdout
+from tests.harness import homeplm_cli, run_with_closed_stdout
 
 
 def test_check_config_ok() -> None:

@@ -17,7 +17,7 @@ from homeplm.brain.router import Router
 from homeplm.config.schema import AssistantSettings, ExpertSettings, LlmSettings
 from homeplm.core.models import shipped_llm_path
 from homeplm.core.stages import Turn
-from tests.fakes import FakeChat
+from tests.fakes import FactsMemory, FakeChat
 
 
 def free_port() -> int:
@@ -63,27 +63,6 @@ def expert_url() -> Iterator[str]:
     proc.wait(timeout=10)
 
 
-class FakeMemory:
-    """Just enough of HouseholdMemory for the routes: recall returns fixed facts."""
-
-    private = False
-
-    def __init__(self, facts: list[str]) -> None:
-        from homeplm.memory.types import MemoryHit, MemoryItem, MemoryKind
-
-        self.hits = [
-            MemoryHit(MemoryItem(f"id{i}", MemoryKind.FACT, text, 0.0), 0.9, 0.9)
-            for i, text in enumerate(facts)
-        ]
-        self.exchanges: list[tuple[str, str]] = []
-
-    def recall(self, query: str, *, kinds=None):
-        return list(self.hits)
-
-    def record_exchange(self, question: str, answer: str, **kw) -> None:
-        self.exchanges.append((question, answer))
-
-
 def make_router(url: str, memory=None, **expert) -> tuple[Router, FakeChat]:
     settings = ExpertSettings(url=url, timeout_s=20, max_tokens=32, **expert)
     chat = FakeChat("I think it is Paris.")
@@ -108,7 +87,7 @@ async def test_asked_for_the_big_model_streams_from_the_server(expert_url: str) 
 
 @pytest.mark.real
 async def test_personal_facts_are_masked_unless_allowed(expert_url: str) -> None:
-    memory = FakeMemory(["Anna said: the garage code is 4711", "my sister Maria lives in Lyon"])
+    memory = FactsMemory(["Anna said: the garage code is 4711", "my sister Maria lives in Lyon"])
     router, _ = make_router(expert_url, memory=memory)
     await answer(router, "ask the big model what Maria and Anna need for the garage code 4711")
     sent = router.last_decision.details["sent"]["content"]  # type: ignore[union-attr]

@@ -15,49 +15,10 @@ from homeplm.config.schema import MqttSettings
 from homeplm.core.events import EventType, PipelineEvent
 from homeplm.mqtt import ha_entities as discovery
 from homeplm.mqtt.bridge import HomeAssistantBridge
-from tests.test_mqtt_link import Observer, link_settings, wait_for
+from tests.fakes import FakeControl
+from tests.harness import MqttClient, link_settings, wait_for
 
 BASE = "homeplm/homeplm"
-
-
-class FakeControl:
-    def __init__(self) -> None:
-        self.state = {"muted": False, "private": False, "wake_word": "hey_jarvis", "sensitivity": 0.5}
-        self.state["volume"] = 1.0
-        self.calls: list[tuple[object, ...]] = []
-
-    def snapshot(self) -> dict[str, object]:
-        return dict(self.state)
-
-    def _set(self, key: str, value: object) -> None:
-        self.state[key] = value
-        self.calls.append((key, value))
-
-    def set_muted(self, muted: bool) -> None:
-        self._set("muted", muted)
-
-    def set_private(self, private: bool) -> None:
-        self._set("private", private)
-
-    async def set_wake_word(self, name: str) -> None:
-        self._set("wake_word", name)
-
-    def set_sensitivity(self, threshold: float) -> None:
-        self._set("sensitivity", threshold)
-
-    def set_volume(self, volume: float) -> None:
-        self._set("volume", volume)
-
-    async def announce(self, text: str) -> None:
-        self.calls.append(("announce", text))
-
-    async def ask(self, text: str) -> str:
-        self.calls.append(("ask", text))
-        return f"the answer to {text}"
-
-    async def forget_last(self) -> bool:
-        self.calls.append(("forget_last",))
-        return True
 
 
 def all_configs(settings: MqttSettings) -> list[str]:
@@ -76,7 +37,7 @@ class Rig:
         )
         self.control = FakeControl()
         self.bridge = HomeAssistantBridge(self.link, self.settings, self.control, jitter=lambda: 0.0)
-        self.observer = Observer(broker)
+        self.observer = MqttClient(broker, "#")
         self.bridge.start()
         await self.link.start()
         last = all_configs(self.settings)[-1]
@@ -267,7 +228,7 @@ async def test_broker_restart_republishes_availability_and_state(broker) -> None
     broker.stop()  # no persistence: every retained message is lost
     await wait_for(lambda: not rig.link.connected)
     broker.start()
-    rig.observer = Observer(broker)
+    rig.observer = MqttClient(broker, "#")
     await wait_for(lambda: rig.observer.last("homeplm/homeplm/availability") == b"online", timeout=15)
     await wait_for(lambda: rig.last("wake_word") == b"okay_nabu" and rig.last("state") == b"idle")
     await wait_for(lambda: all(rig.observer.last(topic) for topic in all_configs(rig.settings)))

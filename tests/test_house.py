@@ -8,7 +8,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from paho.mqtt.client import topic_matches_sub
 
 from homeplm.brain.intents.normalise import normalise
 from homeplm.brain.intents.router import IntentRoute
@@ -17,32 +16,9 @@ from homeplm.core.stages import Turn
 from homeplm.house import DeviceActions, DeviceIntents, DeviceRegistry, SentenceIntents, load_sentences
 from homeplm.house.device_discovery import expand
 from homeplm.house.matching import find, phonetic_key
-from homeplm.mqtt.types import MessageHandler, MqttMessage
+from tests.fakes import Clock, FakeLink
 
 P = "homeassistant"
-
-
-class FakeLink:
-    def __init__(self) -> None:
-        self.subs: list[tuple[str, MessageHandler]] = []
-        self.published: list[tuple[str, str]] = []
-        self.connected = True
-
-    def publish(self, topic: str, payload: str | bytes, *, retain: bool = False, qos: int = 0) -> None:
-        self.published.append((topic, payload if isinstance(payload, str) else payload.decode()))
-
-    def subscribe(self, pattern: str, handler: MessageHandler) -> None:
-        self.subs.append((pattern, handler))
-
-    def on_connect(self, callback) -> None:
-        callback()
-
-    def inject(self, topic: str, payload: str | bytes | dict, retain: bool = True) -> None:
-        data = json.dumps(payload) if isinstance(payload, dict) else payload
-        raw = data.encode() if isinstance(data, str) else data
-        for pattern, handler in list(self.subs):
-            if topic_matches_sub(pattern, topic):
-                handler(MqttMessage(topic, raw, retain))
 
 
 HOUSE: dict[str, dict] = {
@@ -103,14 +79,6 @@ HOUSE: dict[str, dict] = {
 }  # fmt: skip
 
 SETTINGS = MqttSettings(host="127.0.0.1")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture()

@@ -21,9 +21,10 @@ from homeplm.house.templates import TemplateFailed, TemplateOverBudget, render
 from homeplm.mqtt import ha_entities as discovery
 from homeplm.mqtt.bridge import MAX_BUSY, HomeAssistantBridge
 from homeplm.mqtt.payloads import BadPayload, clean_text, loads_json, preview
-from tests.test_ha_bridge import FakeControl
-from tests.test_house import FakeLink
-from tests.test_mqtt_link import AVAIL, Observer, link_settings, wait_for
+from tests.fakes import FakeControl, FakeLink
+from tests.harness import MqttClient, link_settings, wait_for
+
+AVAIL = "homeplm/test/availability"
 
 P = "homeassistant"
 BASE = "homeplm/homeplm"
@@ -163,7 +164,7 @@ async def test_template_bomb_over_the_broker_does_not_stall_the_loop(broker, cap
     await link.start()
     await wait_for(lambda: link.connected)
     await asyncio.sleep(0.2)
-    observer = Observer(broker)
+    observer = MqttClient(broker, "#")
     worst_lag = 0.0
 
     async def ticker() -> None:
@@ -326,14 +327,14 @@ def test_payload_helpers() -> None:
 
 async def start_bridge(
     broker, control: FakeControl | None = None, **overrides
-) -> tuple[PahoLink, HomeAssistantBridge, FakeControl, Observer]:
+) -> tuple[PahoLink, HomeAssistantBridge, FakeControl, MqttClient]:
     settings = link_settings(broker, **overrides)
     link = PahoLink(
         settings, asyncio.get_running_loop(), availability_topic=discovery.availability_topic(settings)
     )
     control = control or FakeControl()
     bridge = HomeAssistantBridge(link, settings, control, jitter=lambda: 0.0)
-    observer = Observer(broker)
+    observer = MqttClient(broker, "#")
     bridge.start()
     await link.start()
     await wait_for(lambda: observer.last(f"{BASE}/state"))
@@ -389,7 +390,7 @@ async def test_the_link_survives_everything_at_once(broker, caplog) -> None:
     await link.start()
     await wait_for(lambda: link.connected)
     await asyncio.sleep(0.3)
-    observer = Observer(broker)
+    observer = MqttClient(broker, "#")
     observer.publish(
         f"{P}/sensor/t/config",
         json.dumps({"stat_t": "t/state", "val_tpl": "{{ value_json.t }}", "uniq_id": "t"}),

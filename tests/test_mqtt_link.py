@@ -11,26 +11,12 @@ import sys
 import textwrap
 import threading
 import time
-import uuid
 
 from homeplm.backends.mqtt_paho import PahoLink
-from homeplm.config.schema import MqttSettings
 from homeplm.mqtt.types import MqttMessage
-from tests.harness import REPO, MqttClient, wait_for
+from tests.harness import REPO, MqttClient, link_settings, wait_for
 
 AVAIL = "homeplm/test/availability"
-
-
-class Observer(MqttClient):
-    """The shared test client, subscribed to everything unless told a pattern (other tests import it)."""
-
-    def __init__(self, broker, pattern: str = "#") -> None:
-        super().__init__(broker, pattern)
-
-
-def link_settings(broker, **overrides) -> MqttSettings:
-    fields = {"host": broker.host, "port": broker.port, "client_id": f"homeplm-{uuid.uuid4().hex[:8]}"}
-    return MqttSettings(**{**fields, **overrides})
 
 
 async def started_link(broker, **overrides) -> PahoLink:
@@ -41,7 +27,7 @@ async def started_link(broker, **overrides) -> PahoLink:
 
 
 async def test_round_trip_on_the_loop_and_availability(broker) -> None:
-    observer = Observer(broker)
+    observer = MqttClient(broker, "#")
     link = await started_link(broker)
     got: list[tuple[MqttMessage, int]] = []
     link.subscribe("homeplm/in/#", lambda m: got.append((m, threading.get_ident())))
@@ -55,7 +41,7 @@ async def test_round_trip_on_the_loop_and_availability(broker) -> None:
     await wait_for(lambda: observer.last(AVAIL) == b"online")
     await link.stop()
     await wait_for(lambda: observer.last(AVAIL) == b"offline")
-    late = Observer(broker, AVAIL)  # retained: what a new client (Home Assistant) sees
+    late = MqttClient(broker, AVAIL)  # retained: what a new client (Home Assistant) sees
     await wait_for(lambda: late.last(AVAIL) == b"offline")
     observer.close()
     late.close()
@@ -89,13 +75,13 @@ async def test_will_says_offline_when_the_process_is_killed(broker) -> None:
         assert child.stdout is not None
         line = await asyncio.to_thread(child.stdout.readline)
         assert line.strip() == "up"
-        observer = Observer(broker, AVAIL)
+        observer = MqttClient(broker, AVAIL)
         await wait_for(lambda: observer.last(AVAIL) == b"online")
         child.send_signal(signal.SIGKILL)
         child.wait(5)
         await wait_for(lambda: observer.last(AVAIL) == b"offline")
         observer.close()
-        late = Observer(broker, AVAIL)
+        late = MqttClient(broker, AVAIL)
         await wait_for(lambda: late.last(AVAIL) == b"offline")  # the will is retained
         late.close()
     finally:
@@ -119,7 +105,7 @@ async def test_broker_down_at_start_then_up(broker) -> None:
     broker.start()
     await wait_for(lambda: connects, timeout=15)
     assert link.connected
-    observer = Observer(broker)
+    observer = MqttClient(broker, "#")
     await wait_for(lambda: observer.last(AVAIL) == b"online")
     observer.publish("homeplm/in", b"late")
     await wait_for(lambda: got)
@@ -139,7 +125,7 @@ async def test_broker_restart_reconnects_and_renews(broker) -> None:
     link.publish("homeplm/out", "queued while down", retain=True)  # QoS 0 is promoted, so it waits
     broker.start()  # no persistence: retained messages and subscriptions are gone
     await wait_for(lambda: connects, timeout=15)
-    observer = Observer(broker)
+    observer = MqttClient(broker, "#")
     await wait_for(lambda: observer.last(AVAIL) == b"online")
     await wait_for(lambda: observer.last("homeplm/out") == b"queued while down")
     observer.publish("homeplm/in", b"after restart")
@@ -158,7 +144,7 @@ async def test_raising_handler_is_not_fatal(broker, caplog) -> None:
     link.subscribe("homeplm/in", bad)
     link.subscribe("homeplm/in", lambda m: got.append(m.payload))
     await asyncio.sleep(0.2)
-    observer = Observer(broker)
+    observer = MqttClient(broker, "#")
     with caplog.at_level(logging.DEBUG, logger="homeplm.backends.mqtt_paho"):
         for n in range(3):
             observer.publish("homeplm/in", f"m{n}")
@@ -179,7 +165,7 @@ async def test_oversized_payload_dropped_with_one_warning(broker, caplog) -> Non
     got: list[bytes] = []
     link.subscribe("homeplm/in", lambda m: got.append(m.payload))
     await asyncio.sleep(0.2)
-    observer = Observer(broker)
+    observer = MqttClient(broker, "#")
     with caplog.at_level(logging.WARNING, logger="homeplm.backends.mqtt_paho"):
         observer.publish("homeplm/in", b"x" * 1000)
         observer.publish("homeplm/in", b"y" * 1000)

@@ -9,40 +9,24 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from homeplm.assistant import LoadedParts, build_pipeline
-from homeplm.config.schema import Settings, VadSettings, WakeSettings
+from homeplm.config.schema import Settings
 from homeplm.core.errors import BrainError
-from homeplm.core.events import EventRecorder, EventType
+from homeplm.core.events import EventType
 from homeplm.core.stages import ChatMessage, Turn
 from homeplm.voice.listener import Listener
 from homeplm.voice.pipeline import Stage
 from homeplm.voice.wavio import NullSink, WavFileSink
+from tests.fakes import PIPELINE_SETTINGS as SETTINGS
 from tests.fakes import (
     SILENCE,
     SPEECH,
     WAKE,
     FakeChat,
-    FakeStt,
-    FakeTts,
-    FakeVad,
     FakeWake,
     ListSource,
     chunks,
 )
-
-SETTINGS = Settings(
-    wake=WakeSettings(chime=False, preroll_s=0.4, refractory_s=1.0),
-    vad=VadSettings(silence_s=0.4, start_timeout_s=1.0, min_speech_s=0.16),
-)
-
-
-def make(settings: Settings = SETTINGS, chat: FakeChat | None = None, sink=None):
-    recorder = EventRecorder()
-    stt, tts, chat = FakeStt(), FakeTts(), chat or FakeChat()
-    loaded = LoadedParts(parts={"vad": FakeVad(), "stt": stt, "llm": chat, "tts": tts})
-    sink = sink or NullSink()
-    pipeline = build_pipeline(settings, loaded, recorder, sink)
-    return pipeline, recorder, stt, chat, tts
+from tests.fakes import make_pipeline as make
 
 
 async def listen(items, settings: Settings = SETTINGS, **kw):

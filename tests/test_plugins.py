@@ -11,8 +11,8 @@ from homeplm.core.events import EventRecorder
 from homeplm.house.sentences import SentenceIntents, SentenceRule
 from homeplm.voice.pipeline import Stage
 from homeplm.voice.wavio import NullSink
+from tests.fakes import PIPELINE_SETTINGS as SETTINGS
 from tests.fakes import FakeChat, FakeStt, FakeTts, FakeVad
-from tests.test_pipeline import SETTINGS
 
 
 async def test_plugin_intents_and_asr_bias_are_built_in() -> None:

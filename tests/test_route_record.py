@@ -7,8 +7,8 @@ import asyncio
 from homeplm.brain.explain import TurnTimer, explain
 from homeplm.core.events import EventType
 from homeplm.voice.pipeline import Stage
-from tests.test_pipeline import make
-from tests.test_workers import SlowChat
+from tests.fakes import SlowChat
+from tests.fakes import make_pipeline as make
 
 
 async def test_concurrent_turns_keep_their_own_route_record() -> None:

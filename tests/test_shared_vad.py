@@ -8,6 +8,7 @@ from homeplm.assistant import LoadedParts, build_pipeline
 from homeplm.core.events import EventRecorder
 from homeplm.voice.listener import Listener
 from homeplm.voice.wakegate import ScoredVad, VadGatedWake
+from tests.fakes import PIPELINE_SETTINGS as SETTINGS
 from tests.fakes import (
     SILENCE,
     SPEECH,
@@ -21,7 +22,6 @@ from tests.fakes import (
     chunk,
     chunks,
 )
-from tests.test_pipeline import SETTINGS
 
 
 class CountingVad(FakeVad):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.harness import REPO
 
 UNIT = REPO / "systemd" / "homeplm.service"
 INSTALL = REPO / "scripts" / "install.sh"

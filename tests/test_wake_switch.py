@@ -18,7 +18,7 @@ from homeplm.daemon.knobs import DaemonControl
 from homeplm.mqtt import ha_entities as discovery
 from homeplm.mqtt.bridge import HomeAssistantBridge
 from homeplm.voice.wakephrase import phrases_for
-from tests.test_mqtt_link import Observer, link_settings, wait_for
+from tests.harness import MqttClient, link_settings, wait_for
 
 BASE = "homeplm/homeplm"
 
@@ -118,7 +118,7 @@ async def test_quick_selects_over_the_broker_publish_the_active_model(broker, mo
     )
     control = make_control()
     bridge = HomeAssistantBridge(link, settings, control, jitter=lambda: 0.0)
-    observer = Observer(broker)
+    observer = MqttClient(broker, "#")
     bridge.start()
     await link.start()
     await wait_for(lambda: observer.last(f"{BASE}/wake_word") == b"hey_jarvis")

@@ -5,38 +5,15 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import numpy as np
 
 from homeplm.brain.llm_route import BUSY_REPLY, MAX_WAITING_TYPED
 from homeplm.core import workers
-from homeplm.core.stages import ChatMessage
 from homeplm.voice.pipeline import Stage
-from tests.fakes import FakeChat
-from tests.test_pipeline import make
-
-
-class SlowChat(FakeChat):
-    """A language model that takes `seconds` per answer and holds its thread meanwhile."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__("Slow answer.")
-        self.seconds = seconds
-        self.running = 0
-        self.most_at_once = 0
-        self._lock = threading.Lock()
-
-    def stream_chat(self, messages: Sequence[ChatMessage], *, max_tokens: int) -> Iterator[str]:
-        with self._lock:
-            self.running += 1
-            self.most_at_once = max(self.most_at_once, self.running)
-        try:
-            time.sleep(self.seconds)
-            yield from super().stream_chat(messages, max_tokens=max_tokens)
-        finally:
-            with self._lock:
-                self.running -= 1
+from tests.fakes import SlowChat
+from tests.fakes import make_pipeline as make
 
 
 async def test_a_burst_of_typed_questions_is_bounded_and_the_rest_refused() -> None:
