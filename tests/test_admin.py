@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from homeplm.brain.explain import TurnTimer
-from homeplm.cli import doctor
+from homeplm.cli import doctor, doctor_models
 from homeplm.cli.admin import render_status
 from homeplm.config import Settings
 from homeplm.config.schema import MqttSettings
@@ -122,6 +122,16 @@ async def test_status_handler_reports_state_models_memory_and_turns() -> None:
 # -- doctor --------------------------------------------------------------------------------------------
 
 
+def test_doctor_checks_homeplms_own_discovery_against_what_home_assistant_accepts() -> None:
+    from homeplm.config.schema import MqttSettings, Settings
+
+    good = doctor.check_discovery(Settings(mqtt=MqttSettings(host="127.0.0.1")))
+    assert good.status == doctor.OK and "entities" in good.detail
+    bad = doctor.check_discovery(Settings(mqtt=MqttSettings(host="127.0.0.1", node_id="house/#")))
+    assert bad.status == doctor.FAIL and "wildcard" in bad.detail and "mqtt.node_id" in bad.hint
+    assert doctor.check_discovery(Settings()).status == doctor.OK  # no broker: nothing to check
+
+
 def _doctor(*args: str, state: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, dict[str, str]]]:
     result = homeplm_cli("doctor", "--json", *args, state_dir=state, timeout=120)
     assert result.returncode in (0, 1), result.stderr
@@ -148,7 +158,7 @@ def test_doctor_on_the_default_config(tmp_path: Path) -> None:
     assert all(c["status"] in ("ok", "warn", "fail") for c in checks.values())
     # Exit 1 exactly when a check fails (a box without a sound card fails the audio checks).
     assert result.returncode == (1 if any(c["status"] == "fail" for c in checks.values()) else 0)
-    assert (tmp_path / doctor.CHECKSUM_CACHE).exists()  # a second doctor does not hash again
+    assert (tmp_path / doctor_models.CHECKSUM_CACHE).exists()  # a second doctor does not hash again
     again, _ = _doctor("--config", "configs/homeplm.yaml", state=tmp_path)
     assert "%" not in again.stderr
     skipped, checks = _doctor("--no-checksums", state=tmp_path)

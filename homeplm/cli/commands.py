@@ -24,6 +24,7 @@ from homeplm.daemon import main as daemon
 from homeplm.daemon.control_socket import call, daemon_running
 from homeplm.daemon.knobs import Knobs
 from homeplm.daemon.turnlog import TurnLog
+from homeplm.mqtt.house_link import HouseLink
 from homeplm.voice.listener import Listener
 from homeplm.voice.pipeline import Pipeline, Stage
 from homeplm.voice.wavio import NullSink, RawStdinSource, WavFileSink, WavFileSource, load_wav_16k
@@ -75,7 +76,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
     live = source is None or args.input == "-"
     marks = daemon.startup_marks(settings) if live else None
     try:
-        house = _new_house(settings)
+        house = HouseLink(settings) if settings.mqtt.host else None
         plugins = house.plugins() if house is not None else None
         pipeline, parts = await assistant.start(settings, assistant.PART_NAMES, emit, sink, marks, plugins)
         listener = Listener(pipeline, parts["wake"], emit)
@@ -83,7 +84,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
         # all turn them through it.
         knobs = Knobs(settings, pipeline, listener, parts.get("memory")) if live else None
         if house is not None:
-            await _start_house(house, settings, emit, knobs)
+            await house.connect(emit, knobs)
         if not live:
             assert source is not None
             await listener.run(source)  # a file: one pass, no daemon services
@@ -113,31 +114,6 @@ async def cmd_run(args: argparse.Namespace) -> int:
         await assistant.shutdown(pipeline, parts)
     failed = [t for t in listener.turns if t.outcome == "error"]
     return 1 if failed else 0
-
-
-def _new_house(settings: Settings) -> Any:
-    """The house over MQTT (when a broker is configured): its plug-ins go into the pipeline."""
-    if not settings.mqtt.host:
-        return None
-    from homeplm.mqtt.house_link import HouseLink
-
-    return HouseLink(settings)
-
-
-async def _start_house(house: Any, settings: Settings, emit: EventBus, knobs: Knobs | None) -> None:
-    """Connect; in the daemon (with its knobs) Home Assistant's bridge too."""
-    await house.start(knobs)
-    emit.add(house.on_event)
-    if knobs is None:
-        await house.settle()  # a file run acts at once: let the retained discovery arrive first
-        if not house.link.connected:
-            mqtt = settings.mqtt
-            print(
-                f"homeplm: cannot reach the MQTT broker at {mqtt.host}:{mqtt.port}; "
-                "answering without the house's devices",
-                file=sys.stderr,
-                flush=True,
-            )
 
 
 async def _run_sink(settings: Settings, args: argparse.Namespace) -> AudioSink:
@@ -213,16 +189,16 @@ async def cmd_ask(args: argparse.Namespace) -> int:
 
     parts: dict[str, Any] = {}
     pipeline: Pipeline | None = None
-    house = None
+    house: HouseLink | None = None
     try:
         emit = EventBus(log_event, timer, stream)
         # No daemon: load the house from the broker, as `run --input` does, so that "turn on the
         # kettle" reaches the kettle rather than the language model.
-        house = _new_house(settings) if not daemon_running(socket) else None
+        house = HouseLink(settings) if settings.mqtt.host and not daemon_running(socket) else None
         plugins = house.plugins() if house is not None else None
         pipeline, parts = await assistant.start(settings, names, emit, sink, plugins=plugins)
         if house is not None:
-            await _start_house(house, settings, emit, None)
+            await house.connect(emit)
         result = await pipeline.run_text(args.text, Stage.TTS if speak else Stage.BRAIN)
     finally:
         if house is not None:
@@ -271,7 +247,7 @@ async def cmd_devices(args: argparse.Namespace) -> int:
 
 
 async def _mqtt_devices(settings: Settings, as_json: bool) -> int:
-    from homeplm.mqtt.house_link import HouseLink, describe_devices
+    from homeplm.mqtt.house_link import describe_devices
 
     if not settings.mqtt.host:
         raise HomeplmError("no MQTT broker configured (mqtt.host)", code="config", exit_code=2)

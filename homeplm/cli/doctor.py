@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from homeplm.cli.doctor_models import (  # noqa: F401  (CHECKSUM_CACHE and Check are part of doctor's API)
-    CHECKSUM_CACHE,
+from homeplm.cli.doctor_models import (
     FAIL,
     OK,
     WARN,
@@ -31,6 +30,7 @@ from homeplm.cli.doctor_models import (  # noqa: F401  (CHECKSUM_CACHE and Check
 )
 from homeplm.config.schema import Settings
 from homeplm.core.errors import ConfigError, HomeplmError
+from homeplm.mqtt.ha_entities import discovery_topic, entities, topic_problem, validate_discovery
 
 CONNECT_TIMEOUT_S = 2.0
 MIN_FREE_BYTES = 1 << 30
@@ -124,6 +124,24 @@ def check_broker(settings: Settings) -> Check:
             "and the firewall",
         )
     return Check("mqtt broker", OK, f"{where} accepts connections")
+
+
+def check_discovery(settings: Settings) -> Check:
+    """homeplm's own Home Assistant entities as its configuration builds them: a topic prefix or node
+    id with a wildcard or an empty level would make Home Assistant reject every entity silently."""
+    if not settings.mqtt.host:
+        return Check("ha discovery", OK, "not configured (mqtt.host: null)")
+    messages = entities(settings.mqtt)
+    problems = []
+    for component, key, payload in messages:
+        topic = discovery_topic(settings.mqtt, component, key)
+        problems += [f"{topic}: {p}" for p in validate_discovery(component, payload)]
+        if (why := topic_problem(topic)) is not None:
+            problems.append(f"{topic} {why}")
+    if problems:
+        hint = "check mqtt.topic_prefix, mqtt.node_id and mqtt.discovery_prefix (no +, # or empty levels)"
+        return Check("ha discovery", FAIL, f"{len(problems)} problem(s), first: {problems[0]}", hint)
+    return Check("ha discovery", OK, f"{len(messages)} entities as Home Assistant expects them")
 
 
 def check_expert(settings: Settings) -> Check:
@@ -305,7 +323,7 @@ def run_checks(
         progress("running each model once in a child process")
         checks += check_native(config_path, _read_cpu_flags(), present)
     checks += check_audio(settings)
-    checks += [check_broker(settings), check_expert(settings)]
+    checks += [check_broker(settings), check_discovery(settings), check_expert(settings)]
     if state.is_dir():
         checks += [check_disk(state), check_state_writable(state)]
     daemon, daemon_up = check_daemon(control_socket(settings))

@@ -199,7 +199,8 @@ def removed_discovery_topics(settings: MqttSettings) -> list[str]:
     return topics
 
 
-def _topic_problem(value: Any) -> str | None:
+def topic_problem(value: Any) -> str | None:
+    """Why Home Assistant would refuse this as a topic, or None."""
     if not isinstance(value, str) or not value:
         return "must be a non-empty string"
     if "+" in value or "#" in value:
@@ -224,7 +225,7 @@ def validate_discovery(component: str, payload: dict[str, Any]) -> list[str]:
         if key not in payload:
             problems.append(f"{key} is required")
     for key, value in payload.items():
-        problem = _topic_problem(value) if key.endswith("_topic") else None
+        problem = topic_problem(value) if key.endswith("_topic") else None
         if problem:
             problems.append(f"{key} {problem}")
     device = payload.get("device")

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 from typing import TYPE_CHECKING, Any
 
 from homeplm.config.schema import Settings
-from homeplm.core.events import PipelineEvent
+from homeplm.core.events import EventBus, PipelineEvent
 from homeplm.voice.asr_bias import bias_prompt
 
 if TYPE_CHECKING:
@@ -68,6 +69,23 @@ class HouseLink:
     async def settle(self) -> None:
         """Give the broker a moment to deliver the retained discovery of the house."""
         await asyncio.sleep(HOUSE_SETTLE_S)
+
+    async def connect(self, emit: EventBus, knobs: Any = None) -> None:
+        """Connect and follow the event stream; in the daemon (with its knobs) Home Assistant's
+        bridge too. A one-off run acts at once, so it waits for the retained discovery first."""
+        await self.start(knobs)
+        emit.add(self.on_event)
+        if knobs is not None:
+            return
+        await self.settle()
+        if not self.link.connected:
+            mqtt = self.settings.mqtt
+            print(
+                f"homeplm: cannot reach the MQTT broker at {mqtt.host}:{mqtt.port}; "
+                "answering without the house's devices",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def on_event(self, event: PipelineEvent) -> None:
         if self.bridge is not None:
