@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from homeplm.brain.claims import ClaimFilter
 from homeplm.core.errors import BrainError
 from homeplm.core.stages import Turn
 
@@ -77,9 +78,18 @@ class Router:
         turn.record.update(route=decision.route, reason=decision.reason, details=decision.details)
         _LOGGER.debug("route %s: %s", decision.route, decision.reason)
         parts: list[str] = []
+        # A model's words pass a claim filter: only code that publishes says something was done.
+        claims = None if decision.route.startswith("intent:") else ClaimFilter()
         async for delta in route.reply(turn, decision):
-            parts.append(delta)
-            yield delta
+            for text in claims.push(delta) if claims is not None else (delta,):
+                parts.append(text)
+                yield text
+        for text in claims.flush() if claims is not None else ():
+            parts.append(text)
+            yield text
+        if claims is not None and claims.caught:
+            decision.details["claims_caught"] = claims.caught
+            _LOGGER.info("replaced %d sentence(s) that claimed an action nobody carried out", claims.caught)
         self.last_reply = "".join(parts).strip()
         if self.last_reply:
             for other in self.routes:  # "repeat that" needs to know what was said, by any route

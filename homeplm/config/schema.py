@@ -241,6 +241,11 @@ class MqttSettings:
     )
     # Device kinds that ask "are you sure?" before acting (spoken confirmation).
     confirm: tuple[str, ...] = ("lock", "garage", "alarm_control_panel")
+    # Other names the household uses for a device: "alias = device name" (or its unique id), e.g.
+    # "reading lamp = Ceiling 2". Home Assistant's friendly names count as names already.
+    aliases: tuple[str, ...] = ()
+    # Floors or zones made of areas, for "all the lights upstairs": "upstairs = bedroom, bathroom".
+    floors: tuple[str, ...] = ()
     # Discovery or state payloads larger than this are ignored (bytes).
     max_payload_bytes: Annotated[int, Range(256, 1048576)] = 65536
     # YAML file of the household's own sentences (null: none); see configs/sentences.yaml.

@@ -14,7 +14,7 @@ import math
 
 from homeplm.house.device_discovery import Device
 from homeplm.house.registry import DeviceRegistry
-from homeplm.house.templates import TemplateFailed, TemplateOverBudget, render
+from homeplm.house.templates import TemplateFailed, TemplateOverBudget, render_command
 from homeplm.mqtt.types import MqttLink
 
 _LOGGER = logging.getLogger(__name__)
@@ -27,7 +27,9 @@ _HA_SERVICES: dict[str, tuple[str, str | None]] = {
     "open": ("open_cover", None), "close": ("close_cover", None), "stop": ("stop_cover", None),
     "position": ("set_cover_position", "position"), "lock": ("lock", None), "unlock": ("unlock", None),
     "temperature": ("set_temperature", "temperature"), "mode": ("set_hvac_mode", "hvac_mode"),
-    "percentage": ("set_percentage", "percentage"),
+    "percentage": ("set_percentage", "percentage"), "arm_away": ("alarm_arm_away", None),
+    "arm_home": ("alarm_arm_home", None), "arm_night": ("alarm_arm_night", None),
+    "arm_vacation": ("alarm_arm_vacation", None), "disarm": ("alarm_disarm", None),
 }  # fmt: skip
 
 
@@ -93,24 +95,29 @@ class DeviceActions:
 
     # -- per kind ----------------------------------------------------------------------------------
     def _command(
-        self, device: Device, key: str, value: str, template: str | None = None
+        self, device: Device, key: str, value: str | float, template: str | None = None, **variables: object
     ) -> list[Publication]:
+        """`value` on the command topic `key`, through the device's command template if it has one
+        (rendered with the typed value and `variables`, as Home Assistant renders it)."""
         topic = device.commands.get(key)
         if topic is None:
             return []
+        payload = value if isinstance(value, str) else _number(value)
         if template and template in device.templates:
             broken = ActionRefused(f"The {device.name} has a broken command template.")
             if device.template_disabled(template):
                 raise broken
             try:
-                value = render(device.templates[template], value)
+                variables.setdefault("entity_id", device.entity_id or f"{device.component}.{device.id}")
+                variables.setdefault("name", device.name)
+                payload = render_command(device.templates[template], value, **variables)
             except TemplateFailed as err:
                 over = isinstance(err, TemplateOverBudget)
                 device.template_result(template, over_budget=over)
                 _LOGGER.warning("%s of %s failed: %s", template, device.id, err)
                 raise broken from None
             device.template_result(template, over_budget=False)
-        return [(topic, value)]
+        return [(topic, payload)]
 
     def _onoff(self, device: Device, action: str) -> list[Publication]:
         if action not in ("turn_on", "turn_off"):
@@ -134,8 +141,10 @@ class DeviceActions:
             pct = _pct(value)
             if pct == 0:
                 return self._onoff(device, "turn_off")
-            level = str(max(1, round(pct / 100 * device.brightness_scale)))
-            return self._command(device, "brightness_command_topic", level, "brightness_command_template")
+            level = max(1, round(pct / 100 * device.brightness_scale))
+            return self._command(
+                device, "brightness_command_topic", level, "brightness_command_template", brightness=level
+            )
         return self._onoff(device, action)
 
     def _switch(self, device: Device, action: str, value: str | float | None) -> list[Publication]:
@@ -148,8 +157,10 @@ class DeviceActions:
         if pct == 0:
             return self._onoff(device, "turn_off")
         low, high = device.speed_range
-        level = str(math.ceil(low - 1 + (high - low + 1) * pct / 100))  # Home Assistant's own scaling
-        return self._command(device, "percentage_command_topic", level, "percentage_command_template")
+        level = math.ceil(low - 1 + (high - low + 1) * pct / 100)  # Home Assistant's own scaling
+        return self._command(
+            device, "percentage_command_topic", level, "percentage_command_template", percentage=level
+        )
 
     def _cover(self, device: Device, action: str, value: str | float | None) -> list[Publication]:
         if action in ("open", "close", "stop"):
@@ -157,8 +168,11 @@ class DeviceActions:
             return self._command(device, "command_topic", payload, "command_template")
         if action == "position":
             closed, opened = device.position_range
-            position = _number(round(closed + (opened - closed) * _pct(value) / 100))
-            return self._command(device, "set_position_topic", position, "set_position_template")
+            position = round(closed + (opened - closed) * _pct(value) / 100)
+            return self._command(
+                device, "set_position_topic", position, "set_position_template",
+                position=position, position_open=opened, position_closed=closed,
+            )  # fmt: skip
         return []
 
     def _lock(self, device: Device, action: str, value: str | float | None) -> list[Publication]:
@@ -177,7 +191,11 @@ class DeviceActions:
             if not 5 <= degrees <= 35:
                 raise ActionRefused("That temperature is out of range.")
             return self._command(
-                device, "temperature_command_topic", _number(degrees), "temperature_command_template"
+                device,
+                "temperature_command_topic",
+                degrees,
+                "temperature_command_template",
+                temperature=degrees,
             )
         if action in ("mode", "turn_off", "turn_on"):
             mode = {"turn_off": "off", "turn_on": "heat" if "heat" in device.modes else "auto"}.get(
@@ -187,3 +205,15 @@ class DeviceActions:
                 raise ActionRefused(f"The {device.name} has no {mode.replace('_', ' ')} mode.")
             return self._command(device, "mode_command_topic", mode, "mode_command_template")
         return []
+
+    def _alarm_control_panel(
+        self, device: Device, action: str, value: str | float | None
+    ) -> list[Publication]:
+        if action not in ("arm_away", "arm_home", "arm_night", "arm_vacation", "disarm"):
+            return []
+        if ("disarm" if action == "disarm" else "arm") in device.code_required:
+            raise ActionRefused(
+                f"The {device.name} needs its code for that; use its keypad or Home Assistant."
+            )
+        payload = device.payloads[f"payload_{action}"]
+        return self._command(device, "command_topic", payload, "command_template", action=payload, code=None)

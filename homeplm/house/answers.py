@@ -33,12 +33,75 @@ def reading(device: Device) -> str | None:
     return f"{value} {unit}".strip()
 
 
-def measure_reply(device: Device, measure: str, area: str | None) -> str:
-    value = reading(device)
-    if value is None:
-        return f"I don't know the {measure} of the {device.name} right now."
-    where = f"in the {area}" if area else f"on the {device.name}"
+def measure_reply(devices: list[Device], measure: str, area: str | None) -> str:
+    """One reading, or for an area with several ("upstairs") their average and range."""
+    known = [(d, v) for d in devices if (v := reading(d)) is not None]
+    if not known:
+        return f"I don't know the {measure} of the {devices[0].name} right now."
+    where = _where(area) if area else f"on the {known[0][0].name}"
+    numbers = [n for _, v in known if (n := _float(v.split()[0])) is not None]
+    if len(known) > 1 and len(numbers) == len(known):
+        unit = known[0][1].partition(" ")[2]
+        low, high, mean = min(numbers), max(numbers), sum(numbers) / len(numbers)
+        spread = f", between {low:g} and {high:g}" if high - low >= 1 else ""
+        value = f"about {mean:.1f} {unit}".replace(".0 ", " ").strip()
+        return (
+            f"It's {value} {where}{spread}."
+            if measure == "temperature"
+            else f"The {measure} {where} is {value}."
+        )
+    value = known[0][1]
     return f"It's {value} {where}." if measure == "temperature" else f"The {measure} {where} is {value}."
+
+
+def _where(area: str) -> str:
+    return (
+        area
+        if area in ("upstairs", "downstairs", "outside", "outdoors", "inside", "indoors")
+        else f"in the {area}"
+    )
+
+
+def _float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def current_setting(device: Device, setting: str) -> float | None:
+    """Where a light's brightness, a cover's position, a fan's speed or a thermostat's target is now,
+    in the units homeplm speaks (percent, degrees); None when the device has not said."""
+    state = (device.state.get("state") or "").lower()
+    if setting == "brightness":
+        if state in ("off", device.payloads.get("state_off", "OFF").lower()):
+            return 0.0
+        raw = _float(device.state.get("brightness") or "")
+        return None if raw is None else raw * 100 / device.brightness_scale
+    if setting == "position":
+        raw = _float(device.state.get("position") or "")
+        closed, opened = device.position_range
+        return None if raw is None or opened == closed else (raw - closed) * 100 / (opened - closed)
+    if setting == "percentage":
+        raw = _float(device.state.get("percentage") or "")
+        low, high = device.speed_range
+        return None if raw is None or high < low else max(0.0, (raw - low + 1) * 100 / (high - low + 1))
+    return _float(device.state.get("temperature") or "")
+
+
+def list_reply(devices: list[Device], asked: str, kind: str, area: str | None) -> str:
+    """ "Which lights are on?": the ones that are, by name; unknown states said as such."""
+    what = f"{kind}s" if kind else "devices"
+    where = f" {_where(area)}" if area else ""
+    states = [(d, state_is(d, asked)) for d in devices]
+    yes = sorted({d.name for d, s in states if s})
+    unknown = sum(s is None for _, s in states)
+    tail = f" I don't know the state of {unknown} more." if unknown else ""
+    if not yes:
+        return f"No {what}{where} are {asked}.{tail}" if devices else f"I don't know any {what}{where}."
+    listed = yes[0] if len(yes) == 1 else f"{', the '.join(yes[:-1])} and the {yes[-1]}"
+    verb = "is" if len(yes) == 1 else "are"
+    return f"The {listed} {verb} {asked}{where}.{tail}"
 
 
 def state_is(device: Device, asked: str) -> bool | None:

@@ -13,7 +13,9 @@ from typing import Any
 
 from homeplm.mqtt.payloads import clean_text
 
-COMPONENTS = frozenset({"light", "switch", "cover", "lock", "climate", "fan", "sensor", "binary_sensor"})
+COMPONENTS = frozenset(
+    {"light", "switch", "cover", "lock", "climate", "fan", "sensor", "binary_sensor", "alarm_control_panel"}
+)
 
 # The common abbreviations of Home Assistant's MQTT discovery (components/mqtt/abbreviations.py).
 ABBREVIATIONS = {
@@ -41,7 +43,9 @@ ABBREVIATIONS = {
     "temp_cmd_tpl": "temperature_command_template", "temp_stat_t": "temperature_state_topic",
     "temp_stat_tpl": "temperature_state_template", "temp_unit": "temperature_unit",
     "unit_of_meas": "unit_of_measurement", "uniq_id": "unique_id", "val_tpl": "value_template",
-    "t": "topic",
+    "t": "topic", "pl_arm_away": "payload_arm_away", "pl_arm_home": "payload_arm_home",
+    "pl_arm_nite": "payload_arm_night", "pl_arm_vacation": "payload_arm_vacation",
+    "pl_disarm": "payload_disarm", "cod_arm_req": "code_arm_required", "cod_dis_req": "code_disarm_required",
 }  # fmt: skip
 DEVICE_ABBREVIATIONS = {
     "ids": "identifiers", "cns": "connections", "mf": "manufacturer", "mdl": "model",
@@ -70,6 +74,8 @@ _PAYLOAD_DEFAULTS = {
     "payload_on": "ON", "payload_off": "OFF", "payload_open": "OPEN", "payload_close": "CLOSE",
     "payload_stop": "STOP", "payload_lock": "LOCK", "payload_unlock": "UNLOCK",
     "state_locked": "LOCKED", "state_unlocked": "UNLOCKED", "state_open": "open", "state_closed": "closed",
+    "payload_arm_away": "ARM_AWAY", "payload_arm_home": "ARM_HOME", "payload_arm_night": "ARM_NIGHT",
+    "payload_arm_vacation": "ARM_VACATION", "payload_disarm": "DISARM",
 }  # fmt: skip
 DEFAULT_MODES = ("auto", "off", "cool", "heat", "dry", "fan_only")
 MAX_TEXT = 200  # names and areas longer than this are cut
@@ -105,6 +111,8 @@ class Device:
     position_range: tuple[int, int] = (0, 100)  # (closed, open)
     unit: str | None = None
     state: dict[str, str | None] = field(default_factory=dict)  # role → value (None: unknown)
+    # Arming or disarming needs a code typed into Home Assistant (alarm panels with `code`).
+    code_required: frozenset[str] = frozenset()
     # Renders in a row over the work budget, by template (role or command template key).
     over_budget: dict[str, int] = field(default_factory=dict)
 
@@ -240,6 +248,12 @@ def parse_config(component: str, object_path: str, payload: dict[str, Any]) -> D
         unit=_text(cfg.get("unit_of_measurement") or cfg.get("temperature_unit")),
     )
     device.capabilities = capabilities(device, cfg)
+    if component == "alarm_control_panel" and cfg.get("code"):
+        device.code_required = frozenset(
+            action
+            for action, key in (("arm", "code_arm_required"), ("disarm", "code_disarm_required"))
+            if cfg.get(key, True) is not False
+        )
     return device
 
 
@@ -260,6 +274,8 @@ def capabilities(device: Device, cfg: dict[str, Any]) -> frozenset[str]:
     if device.component == "climate":
         caps.update({"temperature"} if has("temperature_command_topic") else set())
         caps.update({"mode"} if has("mode_command_topic") else set())
+    if device.component == "alarm_control_panel" and has("command_topic"):
+        caps.add("alarm")
     if device.component == "fan" and has("percentage_command_topic"):
         caps.add("percentage")
     if device.state_topics:

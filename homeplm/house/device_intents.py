@@ -1,75 +1,53 @@
-"""Device control by voice: "turn off the kitchen light", "set the blinds to 40 percent", "is the
-front door locked". Locks, garage doors and alarms (settings.confirm) ask "are you sure?" first.
+"""Device control by voice: "turn off the kitchen light", "the lights in the office on", "start the
+washing machine", "a bit warmer", "is the garage door open", "which lights are on". Unlocking,
+opening a garage door and disarming ask "are you sure?" first (settings.confirm).
 
 Device names are the house's data: they are matched and spoken, never obeyed. An utterance only acts
-through the fixed phrasings below, on the device(s) its words name.
+through the fixed phrasings of `homeplm.house.phrasing`, on the device(s) its words name. A command
+that names nothing the house has gets an honest answer here — never a language model's story.
 """
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from homeplm.brain.intents.types import IntentMatch, IntentReply
 from homeplm.core.stages import Turn
-from homeplm.house import answers
+from homeplm.house import answers, phrasing
 from homeplm.house.actions import ActionRefused, DeviceActions
 from homeplm.house.device_discovery import Device
-from homeplm.house.matching import TYPE_WORDS, clean_query, find
+from homeplm.house.matching import TYPE_WORDS, Found, in_area, kind_of, resolve
+from homeplm.house.phrasing import Command
 from homeplm.house.registry import DeviceRegistry
 
 CONFIRM_TIMEOUT_S = 30.0
+MAX_NAME_WORDS = 4  # "the big ceiling light downstairs": longer than that, it is talk, not a name
 YES = frozenset({"yes", "yes do it", "do it", "confirm", "yes confirm", "yes i am sure", "i am sure",
                  "yeah", "yep", "sure", "yes sure", "go ahead", "yes go ahead", "yes please do"})  # fmt: skip
+NO = frozenset({"no", "no thanks", "cancel", "do not", "no do not", "no way", "nope", "never mind", "stop"})
 _SEP = "\x00"  # never in an MQTT topic, so never in a device id
-_NOT_DEVICES = frozenset({"timer", "alarm", "reminder", "music", "volume", "it", "that", "this", "sound"})
-_ON_OFF = frozenset({"light", "switch", "fan", "climate", "scene", "script", "input_boolean"})
+_NOT_DEVICES = frozenset({
+    "timer", "alarm clock", "reminder", "music", "volume", "it", "that", "this", "sound", "song", "radio",
+    "podcast", "news", "game", "conversation", "over", "again", "talking", "listening", "you", "me",
+})  # fmt: skip
+_ON_OFF = frozenset({"light", "switch", "fan", "climate", "input_boolean", "script"})
 _SETTABLE = {"light": "brightness", "cover": "position", "fan": "percentage", "climate": "temperature"}
-_COVER_VERBS = {
-    "open": "open",
-    "raise": "open",
-    "close": "close",
-    "shut": "close",
-    "lower": "close",
-    "stop": "stop",
-}
+# A relative change: the default step per setting, its bounds (and what "up" means for a cover).
+_STEP = {"brightness": (20.0, 1.0, 100.0), "position": (25.0, 0.0, 100.0), "percentage": (25.0, 0.0, 100.0),
+         "temperature": (1.0, 5.0, 35.0)}  # fmt: skip
+_COVER_VERBS = {"open": "open", "raise": "open", "close": "close", "shut": "close", "lower": "close"}
 _STATE_ASKED = {"locked": {"lock"}, "unlocked": {"lock"}, "open": {"cover", "binary_sensor", "lock"},
-                "closed": {"cover", "binary_sensor", "lock"}, "on": None, "off": None}  # fmt: skip
+                "closed": {"cover", "binary_sensor", "lock"}, "on": None, "off": None,
+                "running": None}  # fmt: skip
 _VERBS = {"turn_on": "turn on", "turn_off": "turn off", "brightness": "set", "position": "set",
           "percentage": "set", "temperature": "set", "mode": "set", "open": "open", "close": "close",
-          "stop": "stop", "lock": "lock", "unlock": "unlock"}  # fmt: skip
+          "stop": "stop", "lock": "lock", "unlock": "unlock", "arm_away": "arm", "arm_home": "arm",
+          "arm_night": "arm", "arm_vacation": "arm", "disarm": "disarm"}  # fmt: skip
 _ING = {"turn on": "turning on", "turn off": "turning off", "set": "setting", "open": "opening",
-        "close": "closing", "stop": "stopping", "lock": "locking", "unlock": "unlocking"}  # fmt: skip
-
-_AREA = re.compile(r" in (?:the )?(?P<area>[a-z][a-z ]*?)(?= to | on$| off$|$)")
-_R = re.compile
-_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (_R(r"^(?:is|are) (?P<t>.+?) (?P<st>locked|unlocked|open|closed|on|off)$"), "state"),
-    (_R(r"^how (?P<m>warm|hot|cold|humid) is (?:it|(?P<t>.+?))$"), "measure"),
-    (_R(r"^what is (?:the )?(?P<m>temperature|humidity)(?: of (?P<t>.+))?$"), "measure"),
-    (_R(r"^what is (?P<t>.+?) (?P<m>temperature|humidity)$"), "measure"),
-    (
-        _R(
-            r"^(?:set|turn|put|switch|change) (?P<t>.+?) (?:to|in) "
-            r"(?P<v>heat|cool|auto|dry|fan only|heat cool)(?: mode)?$"
-        ),
-        "mode",
-    ),
-    (
-        _R(
-            r"^(?:set|dim|brighten|turn|put|change|make|raise|lower|open|close) (?P<t>.+?)(?: up| down)?"
-            r" (?:to|at) (?P<n>\d+(?:\.\d+)?)(?: (?P<u>percent|degree)(?: celsius)?)?$"
-        ),
-        "set",
-    ),
-    (_R(r"^(?:turn|put) (?P<v>on|off) (?P<t>.+)$"), "onoff"),
-    (_R(r"^(?:turn|put) (?P<t>.+) (?P<v>on|off)$"), "onoff"),
-    (_R(r"^(?!is |are |what |how |why |when |who |where |can |do )(?P<t>.+) (?P<v>on|off)$"), "onoff"),
-    (_R(r"^(?P<v>open|close|shut|stop|raise|lower) (?P<t>.+)$"), "cover"),
-    (_R(r"^(?P<v>lock|unlock) (?P<t>.+)$"), "lock"),
-]
+        "close": "closing", "stop": "stopping", "lock": "locking", "unlock": "unlocking",
+        "arm": "arming", "disarm": "disarming"}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +59,16 @@ class _Pending:
 
 
 def needs_confirmation(device: Device, action: str, kinds: Sequence[str]) -> bool:
-    """Locks, garage doors, alarms… (settings.confirm); locking a lock is the safe way and needs none."""
-    if action == "lock":
+    """Unlocking, opening a garage door or gate, disarming: asked first (settings.confirm). The safe
+    way — locking, closing, arming, stopping — never asks."""
+    if action in ("lock", "close", "stop", "turn_off") or action.startswith("arm_"):
         return False
+    if device.component == "cover" and action == "position":
+        return any(kind in (device.device_class or "", *device.name.lower().split()) for kind in kinds)
     name = device.name.lower()
     return any(
         device.component == kind
-        or (device.component == "cover" and (device.device_class == kind or kind in name))
+        or (device.component == "cover" and (device.device_class == kind or kind in name.split()))
         for kind in kinds
     )
 
@@ -122,76 +103,171 @@ class DeviceIntents:
                 return IntentMatch("confirm.yes", matched=n)
             else:  # "no", or anything else: the question is dropped
                 self.pending = None
-                if n in ("no", "no thanks", "cancel", "do not", "no do not", "no way", "nope"):
+                if n in NO:
                     return IntentMatch("confirm.no", matched=n)
-        area = None
-        if (found_area := _AREA.search(n)) and not found_area["area"][0].isdigit():
-            area, n = found_area["area"], n[: found_area.start()] + n[found_area.end() :]
-        for pattern, kind in _PATTERNS:
-            if (m := pattern.match(n)) is not None:
-                hit = self._resolve(kind, m.groupdict(), area, normalised)
-                if hit is not None:
-                    return hit
+        for clause in phrasing.clauses(n):  # the whole, then its last clause: "ignore … and unlock X"
+            command = phrasing.read(clause, text)
+            if command is None or command.target in _NOT_DEVICES or command.target.startswith("timer"):
+                continue
+            if (found := self._resolve(command, n)) is not None:
+                return found
         return None
 
-    def _resolve(self, kind: str, g: dict[str, str | None], area: str | None, n: str) -> IntentMatch | None:
-        target = clean_query(g.get("t") or "")
-        if target in _NOT_DEVICES:
-            return None
-        slots = {"target": target, "area": area or ""}
+    def _resolve(self, c: Command, n: str) -> IntentMatch | None:
+        g = c.groups
         devices = self.registry.devices()
-        if kind in ("state", "measure"):
-            return self._question(kind, g, target, area, devices, n)
-        if kind == "mode":
+        if c.kind in ("state", "measure", "list"):
+            return self._question(c, devices, n)
+        value = ""
+        if c.kind == "mode":
             action, value, comps = "mode", (g["v"] or "").replace(" ", "_"), {"climate"}
-        elif kind == "set":
+        elif c.kind == "set":
             value = g["n"] or ""
             comps = {"climate"} if g["u"] == "degree" else set(_SETTABLE)
             action = ""
-        elif kind == "onoff":
-            action, value, comps = f"turn_{g['v']}", None, set(_ON_OFF)
-        elif kind == "cover":
-            action, value, comps = _COVER_VERBS[g["v"] or ""], None, {"cover"}
+        elif c.kind == "step":
+            return self._step(c, devices, n)
+        elif c.kind == "onoff":
+            action, comps = f"turn_{g['v']}", set(_ON_OFF)
+        elif c.kind == "startstop":
+            action = "turn_on" if g["v"] in ("start", "run", "enable", "activate") else "turn_off"
+            comps = set(_ON_OFF) | ({"cover"} if g["v"] == "stop" else set())
+        elif c.kind == "cover":
+            action, comps = _COVER_VERBS[g["v"] or ""], {"cover"}
+        elif c.kind == "alarm":
+            action = "disarm" if g["v"] == "disarm" else f"arm_{g.get('mode') or 'away'}"
+            comps = {"alarm_control_panel"}
         else:
-            action, value, comps = g["v"] or "", None, {"lock"}
-        found = find(devices, target, area, comps)
+            action, comps = g["v"] or "", {"lock"}
+        if not c.target and not c.area and not c.every:
+            return None
+        target = c.target or ("light" if action.startswith("turn_") and not c.area else "")
+        found = self._find_all(devices, target, c.area, comps, c.every)
         if found is None:
-            if kind in ("mode", "set") and g.get("u") is None:
+            if c.kind in ("mode", "set") and g.get("u") is None and not self._names_a_device(c):
                 return None  # "set the volume to 5": somebody else's
-            return IntentMatch("device.unknown", {**slots, "action": action}, 0.85, n)
+            return self._unknown(c, action, comps, n)
         if found.ambiguous:
             names = _SEP.join(d.name for d in found.ambiguous)
-            return IntentMatch("device.ambiguous", {**slots, "names": names}, found.score, n)
-        action = action or _SETTABLE[found.devices[0].component]
-        ids = _SEP.join(d.id for d in found.devices)
-        intent = f"{found.devices[0].component}.{action}"
-        return IntentMatch(intent, {**slots, "action": action, "value": value or "", "devices": ids}, 0.9, n)
+            return IntentMatch("device.ambiguous", {"names": names}, found.score, n)
+        chosen = found.devices
+        if c.kind == "startstop" and g["v"] == "stop":
+            action = "stop" if chosen[0].component == "cover" else "turn_off"
+        if c.area and not c.target:  # "everything in the kitchen": what can be switched
+            chosen = tuple(d for d in chosen if d.component in _ON_OFF) or chosen
+        action = action or _SETTABLE.get(chosen[0].component, "")
+        if not action:
+            return self._unknown(c, "set", comps, n)
+        ids = _SEP.join(d.id for d in chosen)
+        intent = f"{chosen[0].component}.{action}"
+        slots = {"action": action, "value": value, "devices": ids}
+        return IntentMatch(intent, slots, 0.9, n)
 
-    def _question(
-        self,
-        kind: str,
-        g: dict[str, str | None],
-        target: str,
-        area: str | None,
-        devices: list[Device],
-        n: str,
-    ) -> IntentMatch | None:
-        if kind == "state":
-            asked = g["st"] or ""
-            comps = _STATE_ASKED[asked]
-            found = find(devices, target, area, comps)
-            slots = {"asked": asked}
+    def _find(
+        self, devices: list[Device], target: str, area: str | None, comps: set[str], every: bool
+    ) -> Found | None:
+        return resolve(devices, target, area, comps, every=every, floors=self.registry.floors)
+
+    def _find_all(
+        self, devices: list[Device], target: str, area: str | None, comps: set[str], every: bool
+    ) -> Found | None:
+        """ "the kitchen light and the sofa light": each named, all of them meant."""
+        parts = [p for p in target.split(" and ") if p] if " and " in target else [target]
+        found = [self._find(devices, p, area, comps, every) for p in parts]
+        if len(parts) == 1 or any(f is None or f.ambiguous for f in found):
+            return found[0] if len(parts) == 1 else None
+        chosen = {d.id: d for f in found if f is not None for d in f.devices}
+        return Found(tuple(chosen.values()), min(f.score for f in found if f is not None))
+
+    def _names_a_device(self, c: Command) -> bool:
+        return kind_of(c.target.split()) is not None or resolve(self.registry.devices(), c.target) is not None
+
+    def _step(self, c: Command, devices: list[Device], n: str) -> IntentMatch | None:
+        """ "a bit brighter", "turn the heating up by 2 degrees", "make it warmer in the hall"."""
+        g = c.groups
+        if g.get("adj"):
+            way, setting = phrasing.adjective(g["adj"])
         else:
-            measure = answers.ASKED.get(g["m"] or "", g["m"] or "")
-            pool = [d for d in devices if answers.measures(d, measure)]
-            is_kind = bool(target) and all(w in TYPE_WORDS or w == "room" for w in target.split())
-            found = find(pool, "" if is_kind else target, area) if (target or area) else None
-            if found is None and not target and not area and len(pool) == 1:
-                return IntentMatch("sensor.query", {"measure": measure, "devices": pool[0].id}, 0.9, n)
-            slots = {"measure": measure, "area": area or ""}
-        if found is None or (found.ambiguous and kind == "state"):
+            way, setting = phrasing.direction(g.get("d")), ""
+        if g.get("u") == "degree":
+            setting = "temperature"
+        comps = {c for c, s in _SETTABLE.items() if s == setting} if setting else set(_SETTABLE)
+        target = c.target
+        if not target and not c.area:
+            if not setting:
+                return None  # "higher": of what?
+            target = next(w for w, k in TYPE_WORDS.items() if k & comps)
+        found = self._find(devices, target, c.area, comps, c.every or not c.target)
+        if found is None:
+            if not target or kind_of(target.split()) is not None or resolve(devices, target):
+                return self._unknown(c, "set", comps, n)
+            return None  # "make the pasta hotter": not the house's
+        if found.ambiguous:
+            return IntentMatch(
+                "device.ambiguous", {"names": _SEP.join(d.name for d in found.ambiguous)}, 0.9, n
+            )
+        setting = setting or _SETTABLE[found.devices[0].component]
+        chosen = tuple(d for d in found.devices if _SETTABLE.get(d.component) == setting)
+        if not chosen:
             return None
-        return IntentMatch("sensor.query", {**slots, "devices": found.devices[0].id}, 0.9, n)
+        by = g.get("n") or ""
+        slots = {"action": "step", "setting": setting, "way": way, "by": by, "amount": str(c.amount)}
+        slots["devices"] = _SEP.join(d.id for d in chosen)
+        return IntentMatch(f"{chosen[0].component}.step", slots, 0.9, n)
+
+    def _unknown(self, c: Command, action: str, comps: set[str], n: str) -> IntentMatch | None:
+        """A command that names nothing the house has: said so, with what there is instead. A long
+        "target" is a sentence, not a name: not ours to answer."""
+        if len(c.target.split()) > MAX_NAME_WORDS:
+            return None
+        slots = {
+            "target": c.target,
+            "area": c.area or "",
+            "action": action,
+            "comps": _SEP.join(sorted(comps)),
+        }
+        return IntentMatch("device.unknown", slots, 0.85, n)
+
+    def _question(self, c: Command, devices: list[Device], n: str) -> IntentMatch | None:
+        g, target, area = c.groups, c.target, c.area
+        if c.kind == "list":
+            asked = g["st"] or "on"
+            comps = kind_of(target.split()) if target else None
+            if target and comps is None:
+                return None
+            pool = [
+                d for d in devices if (comps is None or d.component in comps) and "state" in d.capabilities
+            ]
+            if area:
+                pool = [d for d in pool if in_area(area, d, self.registry.floors)]
+            slots = {
+                "asked": asked,
+                "kind": target,
+                "area": area or "",
+                "devices": _SEP.join(d.id for d in pool),
+            }
+            return IntentMatch("device.list", slots, 0.9, n)
+        if c.kind == "state":
+            asked = g["st"] or ""
+            asked = "on" if asked == "running" else asked
+            found = resolve(devices, target, area, _STATE_ASKED[asked], floors=self.registry.floors)
+            if found is None or found.ambiguous:
+                return None
+            return IntentMatch("sensor.query", {"asked": asked, "devices": found.devices[0].id}, 0.9, n)
+        measure = answers.ASKED.get(g["m"] or "", g["m"] or "")
+        pool = [d for d in devices if answers.measures(d, measure)]
+        if target and not area and kind_of(target.split()) is None and not resolve(pool, target):
+            area, target = target, ""  # "how warm is it upstairs", "what's the temperature of the nursery"
+        is_kind = bool(target) and all(w in TYPE_WORDS or w == "room" for w in target.split())
+        if area:
+            pool = [d for d in pool if in_area(area, d, self.registry.floors)]
+        if target and not is_kind:
+            found = resolve(pool, target)
+            pool = list(found.devices[:1]) if found is not None else []
+        if not pool:
+            return None
+        slots = {"measure": measure, "area": area or "", "devices": _SEP.join(d.id for d in pool)}
+        return IntentMatch("sensor.query", slots, 0.9, n)
 
     # -- acting -------------------------------------------------------------------------------
     async def handle(self, match: IntentMatch, turn: Turn) -> IntentReply:
@@ -204,20 +280,68 @@ class DeviceIntents:
         if match.intent == "confirm.no":
             return IntentReply("Okay, I won't.", cacheable=True)
         if match.intent == "device.unknown":
-            where = f" in the {slots['area']}" if slots.get("area") else ""
-            return IntentReply(f"I don't know a device called {slots['target'] or 'that'}{where}.")
+            return IntentReply(self._unknown_reply(slots))
         if match.intent == "device.ambiguous":
             names = slots["names"].split(_SEP)
             return IntentReply(f"Which one do you mean: the {', the '.join(names[:-1])} or the {names[-1]}?")
+        devices = [d for d in map(self.registry.get, slots["devices"].split(_SEP)) if d is not None]
+        if match.intent == "device.list":
+            return IntentReply(
+                answers.list_reply(devices, slots["asked"], slots["kind"], slots["area"] or None)
+            )
+        if not devices:
+            return IntentReply("That device has just gone away.")
         if match.intent == "sensor.query":
-            device = self.registry.get(slots["devices"])
-            if device is None:
-                return IntentReply("That device has just gone away.")
             if "asked" in slots:
-                return IntentReply(answers.state_reply(device, slots["asked"]))
-            return IntentReply(answers.measure_reply(device, slots["measure"], slots.get("area") or None))
-        ids = tuple(slots["devices"].split(_SEP))
+                return IntentReply(answers.state_reply(devices[0], slots["asked"]))
+            return IntentReply(answers.measure_reply(devices, slots["measure"], slots.get("area") or None))
+        ids = tuple(d.id for d in devices)
+        if slots["action"] == "step":
+            return self._perform_step(devices, slots)
         return self._perform(ids, slots["action"], slots.get("value") or None, confirmed=False)
+
+    def _unknown_reply(self, slots: Mapping[str, str]) -> str:
+        target, area = slots.get("target") or "", slots.get("area") or ""
+        comps = set((slots.get("comps") or "").split(_SEP))
+        what = f"a {target}" if target else "anything like that"
+        if not area:
+            return f"I don't know {what} here, so I haven't done anything."
+        there = [d for d in self.registry.devices() if in_area(area, d, self.registry.floors)]
+        usable = [d for d in there if d.component in comps] or there
+        if not there:
+            return f"I don't know {what} in the {area}; I don't know that room."
+        names = sorted({d.name for d in usable})[:6]
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        return f"I don't know {what} in the {area}; there I have the {listed}."
+
+    def _perform_step(self, devices: list[Device], slots: Mapping[str, str]) -> IntentReply:
+        setting, way = slots["setting"], slots["way"]
+        step, lo, hi = _STEP[setting]
+        by, amount = slots.get("by") or "", float(slots.get("amount") or 1)
+        change = (float(by) if by else step * amount) * (1 if way == "up" else -1)
+        done: list[Device] = []
+        for device in devices:
+            now = answers.current_setting(device, setting)
+            if now is None:
+                if setting == "temperature" or len(devices) == 1:
+                    return IntentReply(
+                        f"I don't know what the {device.name} is set to now, so I can't change it by a step."
+                        f' Say the value, like "set the {device.name} to {int(hi * 0.6)}'
+                        f'{" degrees" if setting == "temperature" else " percent"}".'
+                    )
+                continue
+            value = min(hi, max(lo, now + change))
+            try:
+                self.actions.perform(device, setting, f"{value:g}")
+            except ActionRefused as err:
+                return IntentReply(str(err))
+            done.append(device)
+        if not done:
+            return IntentReply("I don't know how those are set now, so I haven't changed them.")
+        what = _names(done)
+        word = {"brightness": "brighter" if way == "up" else "dimmer", "temperature": "warmer" if way == "up"
+                else "cooler"}.get(setting, "up" if way == "up" else "down")  # fmt: skip
+        return IntentReply(f"Okay, the {what} {'is' if len(done) == 1 else 'are'} now {word}.")
 
     def _perform(
         self, ids: tuple[str, ...], action: str, value: str | None, *, confirmed: bool
@@ -226,13 +350,36 @@ class DeviceIntents:
         if not devices:
             return IntentReply("That device has just gone away.")
         verb = _VERBS.get(action, action)
-        what = devices[0].name if len(devices) == 1 else f"{len(devices)} devices"
-        if not confirmed and any(needs_confirmation(d, action, self.confirm_kinds) for d in devices):
+        what = _names(devices)
+        if not confirmed and any(self._asks(d, action, value) for d in devices):
             self.pending = _Pending(ids, action, value, self.clock() + self.confirm_timeout_s)
             return IntentReply(f"Are you sure you want to {verb} the {what}?")
+        done = 0
         try:
             for device in devices:
                 self.actions.perform(device, action, value)
+                done += 1
         except ActionRefused as err:
-            return IntentReply(str(err))
-        return IntentReply(f"Okay, {_ING.get(verb, verb)} the {what}.")
+            return IntentReply(str(err) if not done else f"{err} I did the first {done}.")
+        to = ""
+        if value is not None and action in _SETTABLE.values():
+            to = f" to {value} {'degrees' if action == 'temperature' else 'percent'}"
+        elif action == "mode" and value:
+            to = f" to {value.replace('_', ' ')}"
+        return IntentReply(f"Okay, {_ING.get(verb, verb)} the {what}{to}.")
+
+    def _asks(self, device: Device, action: str, value: str | None) -> bool:
+        if action == "position" and value is not None and float(value or 0) == 0:
+            return False  # closing
+        return needs_confirmation(device, action, self.confirm_kinds)
+
+
+def _names(devices: Sequence[Device]) -> str:
+    """ "Kitchen Light", "Sofa Light and the Reading Light", or "5 lights" when there are many."""
+    names = [d.name for d in devices]
+    if len(names) == 1:
+        return names[0]
+    if len(names) <= 3:
+        return f"{', the '.join(names[:-1])} and the {names[-1]}"
+    kinds = {d.component for d in devices}
+    return f"{len(names)} {kinds.pop() + 's' if len(kinds) == 1 else 'devices'}"

@@ -5,7 +5,7 @@ speech recognition mishears ("mad room light" → "bedroom light"), area words t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -19,14 +19,17 @@ AREA_THRESHOLD = 0.8
 
 # Words that name a kind of device rather than one device ("the light in the kitchen").
 TYPE_WORDS: dict[str, frozenset[str]] = {
-    "light": frozenset({"light"}), "fan": frozenset({"fan"}),
+    "light": frozenset({"light"}), "fan": frozenset({"fan"}), "alarm": frozenset({"alarm_control_panel"}),
+    "window": frozenset({"cover", "binary_sensor"}), "temperature": frozenset({"sensor", "climate"}),
     **dict.fromkeys(("blind", "curtain", "shade", "shutter", "cover", "awning"), frozenset({"cover"})),
-    **dict.fromkeys(("thermostat", "heating", "heater", "climate", "ac"), frozenset({"climate"})),
+    **dict.fromkeys(
+        ("thermostat", "heating", "heater", "climate", "ac", "heat", "radiator"), frozenset({"climate"})
+    ),
     **dict.fromkeys(("switch", "plug", "socket", "outlet"), frozenset({"switch", "light"})),
     "lock": frozenset({"lock"}), "door": frozenset({"lock", "cover", "binary_sensor"}),
     "sensor": frozenset({"sensor", "binary_sensor"}),
 }  # fmt: skip
-_ARTICLES = frozenset({"the", "my", "our", "a", "all", "every", "both"})
+_ARTICLES = frozenset({"the", "my", "our", "a", "all", "every", "both", "everything"})
 
 _DIGRAPHS = (("ph", "f"), ("gh", ""), ("ck", "k"), ("sh", "x"), ("ch", "x"), ("th", "t"), ("qu", "kw"))
 _SOFT = re.compile(r"c(?=[eiy])")
@@ -55,7 +58,11 @@ def name_score(query: str, name: str) -> float:
         return 0.0
     if query == name:
         return 1.0
-    lexical = max(fuzz.token_sort_ratio(query, name), 0.9 * fuzz.token_set_ratio(query, name)) / 100
+    # Extra words are allowed ("the kitchen ceiling light" for "Kitchen Light"), but not a sentence
+    # around a name ("i love the new kitchen light"): that is talk about it, not its name.
+    extra = len(set(query.split()) - set(name.split()))
+    subset = 0.9 * fuzz.token_set_ratio(query, name) if extra <= 1 else 0.0
+    lexical = max(fuzz.token_sort_ratio(query, name), subset) / 100
     q_key, n_key = phonetic_key(query), phonetic_key(name)
     phonetic = fuzz.ratio(q_key, n_key) / 100 * (0.95 if min(len(q_key), len(n_key)) >= 3 else 0.75)
     return max(lexical, phonetic)
@@ -85,6 +92,77 @@ def clean_query(query: str) -> str:
     while words and words[0] in _ARTICLES:
         words = words[1:]
     return " ".join(words)
+
+
+def in_area(area: str, device: Device, floors: Mapping[str, Iterable[str]] | None = None) -> bool:
+    """Whether `device` is in `area` ("kitchen"), or on the floor `area` names ("upstairs")."""
+    if floors and area in floors:
+        return any(area_score(clean_query(normalise(a)), device) >= AREA_THRESHOLD for a in floors[area])
+    return area_score(area, device) >= AREA_THRESHOLD
+
+
+def kind_of(words: Iterable[str]) -> frozenset[str] | None:
+    """The components that kind words name ("light", "blind"…), or None when a word is not one."""
+    kinds = [TYPE_WORDS.get(w) for w in words]
+    if not kinds or not all(kinds):
+        return None
+    return frozenset.intersection(*(k for k in kinds if k))
+
+
+def areas(devices: Iterable[Device], floors: Mapping[str, Iterable[str]] | None = None) -> set[str]:
+    """Every area the house's devices name, normalised, and the configured floors."""
+    found = {clean_query(normalise(d.area)) for d in devices if d.area}
+    return {a for a in found if a} | set(floors or ())
+
+
+def resolve(
+    devices: Iterable[Device],
+    query: str,
+    area: str | None = None,
+    components: Iterable[str] | None = None,
+    *,
+    every: bool = False,
+    floors: Mapping[str, Iterable[str]] | None = None,
+) -> Found | None:
+    """The device(s) people mean by `query` ("the office light", "lights", "ceiling 2") in `area`.
+
+    An exact name or alias wins; then kind words with an area ("the office light" = the lights in
+    the office: all of them, as Home Assistant does); then the tolerant match of `find`. `every`
+    (plural, "all"): every device of that kind, or every close name, rather than asking which."""
+    wanted = frozenset(components) if components is not None else None
+    pool = [d for d in devices if wanted is None or d.component in wanted]
+    query = clean_query(normalise(query))
+    if area:
+        area = clean_query(normalise(area))
+        pool = [d for d in pool if in_area(area, d, floors)]
+    if not pool:
+        return None
+    if not query:
+        return Found(tuple(pool), 0.9) if area or every else None
+    exact = [d for d in pool if any(normalise(n) == query for n in d.names)]
+    if exact:
+        return Found(tuple(exact) if every else (exact[0],), 1.0)
+    words = query.split()
+    if (kind := kind_of(words)) is not None:
+        return _of_kind(pool, kind, bool(area) or every)
+    for cut in range(len(words) - 1, 0, -1):  # "office light": an area, then kind words
+        kind, place = kind_of(words[cut:]), " ".join(words[:cut])
+        if kind is not None and place in areas(pool, floors) and not area:
+            return _of_kind([d for d in pool if in_area(place, d, floors)], kind, True)
+    if every:
+        scored = [d for d in pool if max(name_score(query, n) for n in _names(d, area)) >= THRESHOLD]
+        if scored:
+            return Found(tuple(scored), 0.9)
+    return find(pool, query)
+
+
+def _of_kind(pool: list[Device], kind: frozenset[str], all_of_them: bool) -> Found | None:
+    of_kind = [d for d in pool if d.component in kind]
+    if not of_kind:
+        return None
+    if all_of_them or len(of_kind) == 1:
+        return Found(tuple(of_kind), 0.9)
+    return Found((of_kind[0],), 0.9, ambiguous=tuple(of_kind))
 
 
 def find(

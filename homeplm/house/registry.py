@@ -43,6 +43,12 @@ class DeviceRegistry:
             else None
         )
         self._started = False
+        self.aliases = _pairs(settings.aliases)
+        self.floors = {
+            floor.lower(): tuple(a.strip().lower() for a in areas.split(",") if a.strip())
+            for floor, areas in _pairs(settings.floors).items()
+        }
+        self._ignored_components: set[str] = set()
 
     def start(self) -> None:
         if self._started:
@@ -93,8 +99,10 @@ class DeviceRegistry:
         if len(msg.payload) > self.settings.max_payload_bytes:
             self._warn_once(msg.topic, f"payload over {self.settings.max_payload_bytes} bytes")
             return
+        if object_path.split("/")[0] == self.settings.node_id and msg.topic.startswith(f"{self.prefix}/"):
+            return  # homeplm's own entities (its mute switch, volume…): not the house's devices
         if component not in COMPONENTS:
-            self._warn_once(msg.topic, f"component {component[:40]!r} is not handled")
+            self._ignore_component(msg.topic, component)
             return
         try:
             config = loads_json(msg.payload)
@@ -104,6 +112,7 @@ class DeviceRegistry:
         except ValueError as err:  # BadPayload and DiscoveryError are ValueErrors
             self._warn_once(msg.topic, f"bad discovery config: {preview(err)}")
             return
+        self._add_aliases(device)
         if msg.topic not in self._by_config and len(self._devices) >= MAX_DEVICES:
             self._warn_once("#too-many-devices", f"more than {MAX_DEVICES} devices; new ones are ignored")
             return
@@ -121,6 +130,26 @@ class DeviceRegistry:
             self._subscribed.add(topic)
             self.link.subscribe(topic, self._on_state)
         _LOGGER.info("device %s (%s) discovered", device.id, device.component)
+
+    def _ignore_component(self, topic: str, component: str) -> None:
+        """Home Assistant has many kinds homeplm does not control by voice (select, number, update…):
+        a line once per kind, not one per entity at every start."""
+        if component in _QUIETLY_IGNORED:
+            if component not in self._ignored_components:
+                self._ignored_components.add(component)
+                _LOGGER.info("discovery of %r entities ignored (not controlled by voice)", component)
+            return
+        self._warn_once(topic, f"component {component[:40]!r} is not handled")
+
+    def _add_aliases(self, device: Device) -> None:
+        own = {device.id.lower(), *(n.lower() for n in device.names)}
+        extra = tuple(alias for alias, name in self.aliases.items() if name.lower() in own)
+        if extra:
+            device.aliases = (*device.aliases, *extra)
+
+    def areas(self) -> set[str]:
+        """The areas the devices are in, as discovery names them."""
+        return {d.area for d in self.devices() if d.area}
 
     def _remove(self, config_topic: str) -> None:
         device_id = self._by_config.pop(config_topic, None)
@@ -186,6 +215,26 @@ class DeviceRegistry:
             device.state["state"] = _state_text(str(state))
         if isinstance(data.get("brightness"), (int, float)) and not isinstance(data["brightness"], bool):
             device.state["brightness"] = str(data["brightness"])
+
+
+# Home Assistant kinds that are not voice-controlled here: ignored with one INFO line per kind.
+_QUIETLY_IGNORED = frozenset({
+    "select", "number", "button", "text", "update", "notify", "event", "device_automation", "tag",
+    "scene", "siren", "image", "camera", "device_tracker", "valve", "water_heater", "humidifier",
+    "lawn_mower",
+})  # fmt: skip
+
+
+def _pairs(lines: tuple[str, ...]) -> dict[str, str]:
+    """ "alias = name" lines of the configuration → {alias: name} (lines without "=" are skipped)."""
+    pairs = {}
+    for line in lines:
+        left, sep, right = line.partition("=")
+        if sep and left.strip() and right.strip():
+            pairs[" ".join(left.split())] = " ".join(right.split())
+        else:
+            _LOGGER.warning("ignoring %r: write it as 'name = device' (mqtt.aliases, mqtt.floors)", line)
+    return pairs
 
 
 def _state_text(text: str) -> str:

@@ -71,6 +71,23 @@ def decode_json(payload: str) -> Any:
         return None
 
 
+def render_command(source: str, value: Any, **variables: Any) -> str:
+    """A command template rendered as Home Assistant does: `value` is the typed value (a position
+    or brightness is a number) and the platform's own variables (`position`, `action`, `code`…)
+    are there too. TemplateFailed or TemplateOverBudget as for `render`."""
+    compiled = _compile(source)
+    if compiled.template is None:
+        raise (TemplateOverBudget if compiled.over_budget else TemplateFailed)(compiled.error)
+    try:
+        with sandbox.budget():
+            out = compiled.template.render(value=value, **variables)
+    except sandbox.OverBudget as err:
+        raise TemplateOverBudget(str(err)) from None
+    except Exception as err:
+        raise TemplateFailed(_reason(err)) from None
+    return out.strip()[:MAX_OUTPUT_CHARS]
+
+
 def render(source: str, payload: str, **extra: Any) -> str:
     """`source` rendered with `value` (the payload text) and `value_json`; TemplateFailed on error,
     TemplateOverBudget when it would take too much time or memory."""

@@ -1,0 +1,62 @@
+"""Only the code that publishes may say that something was done.
+
+A language model asked "start the dishwasher" (when no intent matched) happily answers "Sure, the
+dishwasher is running now" — nothing was published. Its replies pass through `ClaimFilter`: each
+sentence is held until complete, and one that claims a device action or a changed state is replaced
+by an honest line. The count of what it caught goes into the turn's route record.
+"""
+
+from __future__ import annotations
+
+import re
+
+HONEST = "I can't control that from here, so I haven't changed anything."
+_ACT = (
+    r"turn(?:ed|ing)?|switch(?:ed|ing)?|start(?:ed|ing)?|stopp(?:ed|ing)|stop|unlock(?:ed|ing)?|"
+    r"lock(?:ed|ing)?|open(?:ed|ing)?|clos(?:ed|ing)|close|set(?:ting)?|dimm(?:ed|ing)|dim|"
+    r"activat(?:ed|ing)|activate|disarm(?:ed|ing)?|arm(?:ed|ing)?|adjust(?:ed|ing)?|rais(?:ed|ing)|raise|"
+    r"lower(?:ed|ing)?|brighten(?:ed|ing)?|run(?:ning)?|shut(?:ting)?|put(?:ting)?"
+)
+_STATES = r"on|off|open|opened|closed|locked|unlocked|running|armed|disarmed|started|stopped|dimmed"
+_CLAIMS = re.compile(
+    r"\b(?:i|i've|i'll|i'm|we've)\s+(?:have\s+|will\s+|am\s+|now\s+|just\s+|already\s+|gone ahead and\s+)*"
+    rf"(?:{_ACT})\b"
+    rf"|\b(?:is|are|was|were)\s+(?:now|already)\s+(?:being\s+)?(?:{_STATES}|turned|switched|set)\b"
+    rf"|\b(?:has|have)\s+(?:now\s+)?been\s+(?:{_ACT}|{_STATES})\b"
+    r"|\b(?:is|are)\s+(?:running|unlocked|switched on|switched off|turned on|turned off)\b"
+    r"|^(?:done|all done|okay,? done|there you go)\b",
+    re.IGNORECASE,
+)
+_END = re.compile(r"(?<=[.!?,;:])\s+|\n+")  # clauses too: the first one is spoken early
+
+
+def claims_action(sentence: str) -> bool:
+    """Whether `sentence` says a device was acted on or is now in a new state."""
+    return _CLAIMS.search(sentence.strip().replace("’", "'")) is not None
+
+
+class ClaimFilter:
+    """Feed the reply's deltas; get back what may be said. Sentences pass whole, in order."""
+
+    def __init__(self) -> None:
+        self._held = ""
+        self.caught = 0
+
+    def push(self, delta: str) -> list[str]:
+        self._held += delta
+        out, start = [], 0
+        for end in _END.finditer(self._held):
+            out.append(self._check(self._held[start : end.start()], end.group()))
+            start = end.end()
+        self._held = self._held[start:]
+        return [text for text in out if text]
+
+    def flush(self) -> list[str]:
+        held, self._held = self._held, ""
+        return [text] if (text := self._check(held, "")) else []
+
+    def _check(self, sentence: str, gap: str) -> str:
+        if not claims_action(sentence):
+            return sentence + gap
+        self.caught += 1
+        return HONEST + gap if self.caught == 1 else ""
