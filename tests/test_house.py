@@ -197,9 +197,13 @@ COMMANDS = [
     ("Hey Jarvis, turn off the bedroom lamp", [("zigbee2mqtt/Bedroom Lamp/set", '{"state": "OFF"}')]),
     ("turn on the mad room light", [("zigbee2mqtt/Bedroom Lamp/set", '{"state": "ON"}')]),
     ("set the bedroom light to 30%", [("zigbee2mqtt/Bedroom Lamp/set", '{"state": "ON", "brightness": 76}')]),
-    ("dim the dining room lights to 50 percent", [("dining/brightness/set", "128")]),
+    # Home Assistant's default on_command_type "last": the brightness, then ON.
+    ("dim the dining room lights to 50 percent", [("dining/brightness/set", "128"), ("dining/set", "ON")]),
     ("could you switch off the dining room light", [("dining/set", "OFF")]),
-    ("set the kitchen light to twenty percent", [("cmnd/kitchen/Dimmer", "20")]),
+    (
+        "set the kitchen light to twenty percent",
+        [("cmnd/kitchen/Dimmer", "20"), ("cmnd/kitchen/POWER", "ON")],
+    ),
     ("open the office blind", [("office/cover/blind/command", "OPEN")]),
     ("close the blinds in the office", [("office/cover/blind/command", "CLOSE")]),
     ("stop the office blind", [("office/cover/blind/command", "STOP")]),

@@ -142,9 +142,12 @@ class DeviceActions:
             if pct == 0:
                 return self._onoff(device, "turn_off")
             level = max(1, round(pct / 100 * device.brightness_scale))
-            return self._command(
+            dim = self._command(
                 device, "brightness_command_topic", level, "brightness_command_template", brightness=level
             )
+            # As Home Assistant does: ON on the command topic too, after the brightness by default.
+            on = [] if device.on_command_type == "brightness" else self._onoff(device, "turn_on")
+            return [*on, *dim] if device.on_command_type == "first" else [*dim, *on]
         return self._onoff(device, action)
 
     def _switch(self, device: Device, action: str, value: str | float | None) -> list[Publication]:

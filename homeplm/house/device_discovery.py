@@ -45,7 +45,7 @@ ABBREVIATIONS = {
     "unit_of_meas": "unit_of_measurement", "uniq_id": "unique_id", "val_tpl": "value_template",
     "t": "topic", "pl_arm_away": "payload_arm_away", "pl_arm_home": "payload_arm_home",
     "pl_arm_nite": "payload_arm_night", "pl_arm_vacation": "payload_arm_vacation",
-    "pl_disarm": "payload_disarm", "cod_arm_req": "code_arm_required", "cod_dis_req": "code_disarm_required",
+    "pl_disarm": "payload_disarm", "on_cmd_type": "on_command_type", "cod_arm_req": "code_arm_required", "cod_dis_req": "code_disarm_required",
 }  # fmt: skip
 DEVICE_ABBREVIATIONS = {
     "ids": "identifiers", "cns": "connections", "mf": "manufacturer", "mdl": "model",
@@ -105,6 +105,9 @@ class Device:
     state_topics: dict[str, str] = field(default_factory=dict)  # role → topic
     templates: dict[str, str] = field(default_factory=dict)  # role or command template key → template
     schema: str = "default"
+    # A default-schema light with a brightness topic: when ON goes to command_topic too (Home
+    # Assistant's on_command_type: "last" after the brightness, "first" before, "brightness" never).
+    on_command_type: str = "last"
     brightness_scale: int = 255
     modes: tuple[str, ...] = ()
     speed_range: tuple[int, int] = (1, 100)
@@ -241,6 +244,9 @@ def parse_config(component: str, object_path: str, payload: dict[str, Any]) -> D
         state_topics=states,
         templates=templates,
         schema="json" if cfg.get("schema") == "json" else "default",
+        on_command_type=str(cfg["on_command_type"])
+        if cfg.get("on_command_type") in ("first", "last", "brightness")
+        else "last",
         brightness_scale=max(1, _int(cfg.get("brightness_scale"), 255)),
         modes=tuple(m for m in modes if m) if modes is not None else DEFAULT_MODES,
         speed_range=(_int(cfg.get("speed_range_min"), 1), _int(cfg.get("speed_range_max"), 100)),
