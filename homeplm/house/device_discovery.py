@@ -45,7 +45,8 @@ ABBREVIATIONS = {
     "unit_of_meas": "unit_of_measurement", "uniq_id": "unique_id", "val_tpl": "value_template",
     "t": "topic", "pl_arm_away": "payload_arm_away", "pl_arm_home": "payload_arm_home",
     "pl_arm_nite": "payload_arm_night", "pl_arm_vacation": "payload_arm_vacation",
-    "pl_disarm": "payload_disarm", "on_cmd_type": "on_command_type", "cod_arm_req": "code_arm_required", "cod_dis_req": "code_disarm_required",
+    "pl_disarm": "payload_disarm", "on_cmd_type": "on_command_type", "cod_arm_req": "code_arm_required",
+    "cod_dis_req": "code_disarm_required",
 }  # fmt: skip
 DEVICE_ABBREVIATIONS = {
     "ids": "identifiers", "cns": "connections", "mf": "manufacturer", "mdl": "model",
