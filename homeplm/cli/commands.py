@@ -25,6 +25,7 @@ from homeplm.daemon.control_socket import call, daemon_running
 from homeplm.daemon.knobs import Knobs
 from homeplm.daemon.turnlog import TurnLog
 from homeplm.mqtt.house_link import HouseLink
+from homeplm.planner.service import FILE_RUN_WAIT_S, new_planner, with_planner
 from homeplm.voice.listener import Listener
 from homeplm.voice.pipeline import Pipeline, Stage
 from homeplm.voice.wavio import NullSink, RawStdinSource, WavFileSink, WavFileSource, load_wav_16k
@@ -75,10 +76,14 @@ async def cmd_run(args: argparse.Namespace) -> int:
     pipeline = None
     live = source is None or args.input == "-"
     marks = daemon.startup_marks(settings) if live else None
+    planner = new_planner(settings)
     try:
         house = HouseLink(settings) if settings.mqtt.host else None
-        plugins = house.plugins() if house is not None else None
+        plugins = with_planner(planner, house.plugins() if house is not None else None)
         pipeline, parts = await assistant.start(settings, assistant.PART_NAMES, emit, sink, marks, plugins)
+        if planner is not None:
+            planner.attach(pipeline)
+            planner.start()
         listener = Listener(pipeline, parts["wake"], emit)
         # The daemon's running knobs have one owner: Home Assistant, the control socket and SIGHUP
         # all turn them through it.
@@ -88,6 +93,8 @@ async def cmd_run(args: argparse.Namespace) -> int:
         if not live:
             assert source is not None
             await listener.run(source)  # a file: one pass, no daemon services
+            if planner is not None:  # a timer set in the file rings into the output before the end
+                await planner.until_rung(FILE_RUN_WAIT_S)
         else:
             # A live input (microphone, or a pipe from one): the daemon, with its control socket.
             config_path = resolve_config_path(args.config)
@@ -106,6 +113,8 @@ async def cmd_run(args: argparse.Namespace) -> int:
                 knobs=knobs,
             )
     finally:
+        if planner is not None:
+            await planner.close()
         if house is not None:
             await house.stop()
         if source is not None:
@@ -195,7 +204,8 @@ async def cmd_ask(args: argparse.Namespace) -> int:
         # No daemon: load the house from the broker, as `run --input` does, so that "turn on the
         # kettle" reaches the kettle rather than the language model.
         house = HouseLink(settings) if settings.mqtt.host and not daemon_running(socket) else None
-        plugins = house.plugins() if house is not None else None
+        planner = new_planner(settings, rings=False)  # lists work; a timer needs the daemon to ring
+        plugins = with_planner(planner, house.plugins() if house is not None else None)
         pipeline, parts = await assistant.start(settings, names, emit, sink, plugins=plugins)
         if house is not None:
             await house.connect(emit)

@@ -133,6 +133,8 @@ class AssistantSettings:
 
     name: str = "Jarvis"
     household: str = "the family"
+    # The house's time zone for alarms and reminders, e.g. "Europe/Berlin" (null: the box's own).
+    timezone: str | None = None
     # {name} and {household} are filled in once at start, so the prompt stays byte-stable.
     system_prompt: str = (
         "You are {name}, the voice assistant of {household}. You run privately in their home. "
@@ -253,6 +255,19 @@ class MqttSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PlannerSettings:
+    """Timers, alarms, reminders and lists: kept in the state directory, rung by the daemon."""
+
+    enabled: bool = True
+    # An alarm or reminder that came due while homeplm was not running is said when it starts if it
+    # is less late than this; otherwise it is logged and dropped.
+    missed_grace_s: Annotated[float, Range(0.0, 86400.0)] = 600.0
+    # A ring repeats, with gaps for "stop" and the wake word, until someone stops it or this passes.
+    ring_timeout_s: Annotated[float, Range(5.0, 3600.0)] = 60.0
+    ring_gap_s: Annotated[float, Range(0.5, 30.0)] = 2.0
+
+
+@dataclass(frozen=True, slots=True)
 class LoggingSettings:
     """How much the assistant logs."""
 
@@ -275,4 +290,5 @@ class Settings:
     memory: MemorySettings = field(default_factory=MemorySettings)
     expert: ExpertSettings = field(default_factory=ExpertSettings)
     mqtt: MqttSettings = field(default_factory=MqttSettings)
+    planner: PlannerSettings = field(default_factory=PlannerSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)

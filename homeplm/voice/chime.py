@@ -16,3 +16,17 @@ def wake_chime(sample_rate: int, volume: float = 0.35) -> np.ndarray:
         parts.append(tone * envelope)
     signal = np.concatenate(parts) / 1.3 * volume
     return (signal * 32767).astype(np.int16)
+
+
+def ring_tone(sample_rate: int, volume: float = 0.4) -> np.ndarray:
+    """~1 s of an alarm-clock ring: three short double beeps, then quiet (gaps leave room for the
+    wake word and "stop" to be heard)."""
+    beeps = []
+    for _ in range(3):
+        for freq in (988.0, 784.0):
+            t = np.arange(int(sample_rate * 0.09)) / sample_rate
+            tone = np.sin(2 * np.pi * freq * t) + 0.25 * np.sin(6 * np.pi * freq * t)
+            beeps.append(tone * np.minimum(1.0, np.minimum(t, t[::-1]) / 0.008))
+        beeps.append(np.zeros(int(sample_rate * 0.12)))
+    signal = np.concatenate(beeps) / 1.25 * volume
+    return (signal * 32767).astype(np.int16)

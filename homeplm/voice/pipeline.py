@@ -94,6 +94,8 @@ class Pipeline:
         # The house's own words for the recogniser (device and room names), from a plug-in.
         self.asr_prompt: Callable[[], str | None] = asr_prompt or (lambda: None)
         self._background: set[asyncio.Task[None]] = set()
+        # Called by stop_playback: a ringing timer stops with "stop" too (the planner adds itself).
+        self.on_stop: list[Callable[[], object]] = []
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -148,7 +150,9 @@ class Pipeline:
             await self.sink.play(wake_chime(self.sink.sample_rate))
 
     def stop_playback(self) -> None:
-        """Stop speaking now (the reply in progress is cut)."""
+        """Stop speaking now (the reply in progress is cut), and whatever rings (`on_stop`)."""
+        for stop in self.on_stop:
+            stop()
         if self.sink is not None:
             self.sink.stop()
         if self._speaker is not None:
