@@ -111,6 +111,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
                 timer=timer,
                 marks=marks,
                 knobs=knobs,
+                planner=planner,
             )
     finally:
         if planner is not None:

@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_memory_parser(sub, _add_config)
 
+    from homeplm.cli.planner import COMMANDS as PLANNER_COMMANDS
+    from homeplm.cli.planner import add_parsers as add_planner_parsers
+
+    add_planner_parsers(sub, _add_config)
+
     check = sub.add_parser("check-config", help="validate the configuration and the model files")
     check.add_argument("--show", action="store_true", help="print the effective configuration")
 
@@ -85,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_admin_parsers(sub)  # status, mute, unmute, doctor, mic-test, wake-test, logs
 
     for name, child in sub.choices.items():
-        if name != "memory":  # memory's operations take the options themselves
+        if name != "memory" and name not in PLANNER_COMMANDS:  # these take the options themselves
             _add_config(child)
     return parser
 
@@ -102,11 +107,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
-    from homeplm.cli import commands  # deferred: `--help` stays instant
-
-    handler: Callable[[argparse.Namespace], Coroutine[Any, Any, int]] = getattr(
-        commands, "cmd_" + args.command.replace("-", "_")
+    from homeplm.cli import (
+        commands,  # deferred: `--help` stays instant
+        planner,
     )
+
+    # timers, alarms, reminders and lists share one handler
+    where = planner if args.command in planner.COMMANDS else commands
+    name = "cmd_planner" if where is planner else "cmd_" + args.command.replace("-", "_")
+    handler: Callable[[argparse.Namespace], Coroutine[Any, Any, int]] = getattr(where, name)
     try:
         code = _run_async(handler(args))
     except HomeplmError as err:

@@ -30,7 +30,8 @@ def make_handlers(
 ) -> dict[str, Handler]:
     """`info` (all optional) adds to `status`: "turn_log" (a daemon.turnlog.TurnLog on the event bus:
     the last turns, the state, READY's load times), "load_ms" ({part: ms}, else the TurnLog's),
-    "models" ({role: path}, else resolved from the settings), "mqtt_connected" (a callable).
+    "models" ({role: path}, else resolved from the settings), "mqtt_connected" (a callable),
+    "planner" (planner/service.Planner: timers, alarms, reminders and lists).
     `knobs` (daemon/knobs.Knobs): the daemon's one owner of mute and the other knobs."""
     started = time.monotonic()
     info = dict(info or {})
@@ -98,10 +99,28 @@ def make_handlers(
                 "connected": bool(connected()) if mqtt.host and callable(connected) else None,
             },
             "memory": await asyncio.to_thread(_memory_status, memory),
+            "planner": _planner_status(info.get("planner")),
             "last_turns": turn_log.turns() if turn_log is not None else [],
         }
 
-    return {"ask": ask, "memory": memory_op, "say": say, "stop": stop, "mute": mute, "status": status}
+    async def planner_op(args: dict[str, Any]) -> Any:
+        _only(args, "op", "args")
+        op, op_args = _text(args, "op"), _object(args, "args")
+        planner = info.get("planner")
+        if planner is None:
+            raise HomeplmError(
+                "timers and lists are switched off (planner.enabled: false)", code="planner_off"
+            )
+        from homeplm.planner.ops import PlannerOps
+
+        ops = PlannerOps(planner.store, planner.zone)
+        try:
+            return await asyncio.to_thread(ops.call, op, op_args)
+        except TypeError as err:  # a misspelt argument of the operation
+            raise BadRequest(f"planner {op}: {err}") from None
+
+    handlers = {"ask": ask, "memory": memory_op, "say": say, "stop": stop, "mute": mute, "status": status}
+    return {**handlers, "planner": planner_op}
 
 
 # -- argument checks -----------------------------------------------------------------------------------
@@ -247,3 +266,11 @@ async def start_control(path: Any, handlers: dict[str, Handler]) -> ControlServe
     server = ControlServer(path, handlers)
     await server.start()
     return server
+
+
+def _planner_status(planner: Any) -> dict[str, Any] | None:
+    if planner is None:
+        return None
+    items = planner.store.items()
+    kinds = {kind: sum(i.kind == kind for i in items) for kind in ("timer", "alarm", "reminder")}
+    return {**kinds, "lists": {name: len(entries) for name, entries in planner.store.lists().items()}}

@@ -64,6 +64,7 @@ async def serve(
     timer: TurnTimer,
     marks: StartupMarks | None,
     knobs: Knobs,
+    planner: Any = None,
 ) -> None:
     """Run until the input ends (a pipe) or for ever (the microphone): control socket, watchdog,
     housekeeping and reload around the listener. READY is sent once everything answers."""
@@ -71,6 +72,8 @@ async def serve(
     info: dict[str, Any] = {"turn_log": turn_log}
     if house is not None:
         info["mqtt_connected"] = lambda: house.link.connected
+    if planner is not None:
+        info["planner"] = planner
     handlers = make_handlers(pipeline, listener, memory, timer, info, knobs)
     control = await start_control(control_socket(settings), handlers)
     housekeeping = asyncio.create_task(expire_periodically(memory))
