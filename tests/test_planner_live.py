@@ -73,3 +73,37 @@ def test_a_spoken_timer_rings_into_the_output(tmp_path: Path, real_parts) -> Non
             found = True
             break
     assert found, "no ring tone in the output"
+
+
+def test_home_assistant_sees_timers_lists_and_the_finished_event(
+    tmp_path: Path, broker, start_daemon: StartDaemon, mqtt_client
+) -> None:
+    from homeplm.mqtt.ha_entities import validate_discovery
+
+    watch = mqtt_client(broker, "homeplm/#", "homeassistant/+/homeplm/+/config")
+    state = tmp_path / "state"
+    state.mkdir()
+    config = f"mqtt:\n  host: 127.0.0.1\n  port: {broker.port}\nplanner:\n  ring_timeout_s: 5\n"
+    start_daemon(state_dir=state, config=config)
+    watch.wait(lambda m: m[0] == "homeplm/homeplm/active_timers" and m[1] == b"0", timeout=120)
+    with watch.lock:
+        configs = {t: json.loads(p) for t, p, _ in watch.messages if t.endswith("/config") and p}
+    for key in ("next_alarm", "active_timers", "planner", "add_to_list", "list_shopping", "list_to_do"):
+        topic = next(t for t in configs if t.split("/")[-2] == key)
+        assert validate_discovery(topic.split("/")[1], configs[topic]) == [], topic
+    added = homeplm_cli("timers", "add", "3 seconds", "--name", "rice", state_dir=state, timeout=60)
+    assert added.returncode == 0, added.stderr
+    watch.wait(lambda m: m[0] == "homeplm/homeplm/active_timers" and m[1] == b"1")
+    attributes = watch.wait(lambda m: m[0] == "homeplm/homeplm/active_timers_attributes" and b"rice" in m[1])[
+        -1
+    ]
+    assert json.loads(attributes[1])["soonest"] == "rice"
+    finished = watch.wait(lambda m: m[0] == "homeplm/homeplm/planner", timeout=30)[-1]
+    assert json.loads(finished[1])["event_type"] == "timer_finished" and not finished[2]  # not retained
+    watch.publish("homeplm/homeplm/add_to_list/set", "butter, apples")
+    listed = watch.wait(lambda m: m[0] == "homeplm/homeplm/list_shopping_attributes" and b"apples" in m[1])[
+        -1
+    ]
+    assert json.loads(listed[1])["items"] == ["butter", "apples"]
+    watch.publish("homeplm/homeplm/add_to_list/set", "packing: passport")
+    watch.wait(lambda m: m[0] == "homeassistant/sensor/homeplm/list_packing/config")

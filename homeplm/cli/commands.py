@@ -90,6 +90,8 @@ async def cmd_run(args: argparse.Namespace) -> int:
         knobs = Knobs(settings, pipeline, listener, parts.get("memory")) if live else None
         if house is not None:
             await house.connect(emit, knobs)
+            if planner is not None and knobs is not None:
+                house.show_planner(planner)
         if not live:
             assert source is not None
             await listener.run(source)  # a file: one pass, no daemon services

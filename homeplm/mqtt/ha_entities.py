@@ -65,7 +65,8 @@ def device_info(settings: MqttSettings) -> dict[str, Any]:
     }
 
 
-def _entity(settings: MqttSettings, key: str, name: str, **fields: Any) -> dict[str, Any]:
+def entity(settings: MqttSettings, key: str, name: str, **fields: Any) -> dict[str, Any]:
+    """One entity's discovery payload on homeplm's device (availability, origin, unique id)."""
     return {
         "name": name,
         "unique_id": f"{settings.node_id}_{key}",
@@ -78,7 +79,7 @@ def _entity(settings: MqttSettings, key: str, name: str, **fields: Any) -> dict[
 
 def _controlled(settings: MqttSettings, key: str, name: str, **fields: Any) -> dict[str, Any]:
     """An entity with both a state topic and a command topic."""
-    return _entity(
+    return entity(
         settings,
         key,
         name,
@@ -95,7 +96,7 @@ def entities(settings: MqttSettings) -> list[tuple[str, str, dict[str, Any]]]:
         (
             "sensor",
             "state",
-            _entity(
+            entity(
                 s,
                 "state",
                 "Assist state",
@@ -107,12 +108,12 @@ def entities(settings: MqttSettings) -> list[tuple[str, str, dict[str, Any]]]:
         ),
     ]
     if s.publish_transcript:
-        payload = _entity(
+        payload = entity(
             s, "last_transcript", "Last transcript", state_topic=state_topic(s, "last_transcript")
         )
         sensors.append(("sensor", "last_transcript", {**payload, "icon": "mdi:text-recognition"}))
     if s.publish_reply:
-        payload = _entity(s, "last_reply", "Last reply", state_topic=state_topic(s, "last_reply"))
+        payload = entity(s, "last_reply", "Last reply", state_topic=state_topic(s, "last_reply"))
         sensors.append(("sensor", "last_reply", {**payload, "icon": "mdi:message-reply-text"}))
     lo, hi, step = SENSITIVITY_RANGE
     vlo, vhi, vstep = VOLUME_RANGE
@@ -121,7 +122,7 @@ def entities(settings: MqttSettings) -> list[tuple[str, str, dict[str, Any]]]:
         (
             "sensor",
             "last_latency",
-            _entity(
+            entity(
                 s,
                 "last_latency",
                 "Last latency",
@@ -157,18 +158,18 @@ def entities(settings: MqttSettings) -> list[tuple[str, str, dict[str, Any]]]:
         (
             "notify",
             "announce",
-            _entity(s, "announce", "Announce", command_topic=command_topic(s, "announce")),
+            entity(s, "announce", "Announce", command_topic=command_topic(s, "announce")),
         ),
         ("text", "ask", _controlled(s, "ask", "Ask", max=TEXT_MAX, icon="mdi:chat-question")),
         (
             "event",
             "intent",
-            _entity(s, "intent", "Intent", state_topic=state_topic(s, "intent"), event_types=[INTENT_EVENT]),
+            entity(s, "intent", "Intent", state_topic=state_topic(s, "intent"), event_types=[INTENT_EVENT]),
         ),
         (
             "button",
             "forget_last",
-            _entity(
+            entity(
                 s,
                 "forget_last",
                 "Forget last",

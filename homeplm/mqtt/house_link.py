@@ -87,6 +87,12 @@ class HouseLink:
                 flush=True,
             )
 
+    def show_planner(self, planner: Any) -> None:
+        """Timers, alarms, reminders and lists as entities of homeplm's device (the daemon)."""
+        from homeplm.mqtt.planner_entities import PlannerBridge
+
+        PlannerBridge(self.link, self.settings.mqtt, planner).start()
+
     def on_event(self, event: PipelineEvent) -> None:
         if self.bridge is not None:
             self.bridge.on_event(event)
