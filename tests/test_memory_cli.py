@@ -30,13 +30,20 @@ def test_memory_commands_without_a_daemon(tmp_path: Path) -> None:
     assert shown.returncode == 0 and listed[0]["text"] in shown.stdout
 
     backup, dataset = tmp_path / "backup.jsonl", tmp_path / "dataset.jsonl"
-    assert memory(state, "export", str(backup)).returncode == 0
+    assert homeplm_cli("lists", "add", "shopping", "butter", state_dir=state).returncode == 0
+    assert homeplm_cli("timers", "add", "2 hours", "--name", "bread", state_dir=state).returncode == 0
+    exported = memory(state, "export", str(backup))
+    assert exported.returncode == 0 and "backup.planner.json" in exported.stdout
+    planner = json.loads((tmp_path / "backup.planner.json").read_text())  # with the memory: the planner
+    assert planner["lists"] == {"shopping": ["butter"]} and planner["items"][0]["name"] == "bread"
     assert memory(state, "export", str(dataset), "--dataset").returncode == 0
     assert all("messages" in json.loads(line) for line in dataset.read_text().splitlines())
     forgot = memory(state, "forget", "--about", "bins")
     assert forgot.returncode == 0 and "Monday" in forgot.stdout
     assert "wipe deletes" in memory(state, "wipe").stderr  # asks for --yes
-    assert memory(state, "wipe", "--yes").returncode == 0
+    wiped = memory(state, "wipe", "--yes")
+    assert wiped.returncode == 0 and "2 timer(s), alarm(s), reminder(s) and list item(s)" in wiped.stdout
+    assert json.loads(homeplm_cli("lists", "--json", state_dir=state).stdout) == {}
     assert "imported 2" in memory(state, "import", str(backup)).stdout
     assert "imported 0" in memory(state, "import", str(backup)).stdout  # idempotent
     assert sorted(json.loads(line)["id"] for line in backup.read_text().splitlines()) == sorted(

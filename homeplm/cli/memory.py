@@ -96,13 +96,33 @@ def run_memory_command(settings: Settings, args: argparse.Namespace) -> int:
             count = jsonl.export_dataset(items, args.path, build_system_prompt(settings.assistant))
         else:
             count = jsonl.export_items(items, args.path)
-        result = {"path": str(Path(args.path)), "lines": count}
+        result = {"path": str(Path(args.path)), "lines": count, **_planner_too(settings, "export", args.path)}
+    elif args.op == "wipe":
+        result = {
+            "memory": result,
+            **_planner_too(settings, "wipe", args.path if hasattr(args, "path") else ""),
+        }
     if args.json:
         json.dump(result, sys.stdout, indent=2)
         print()
     else:
         print(_human(args.op, result))
     return 0
+
+
+def _planner_too(settings: Settings, op: str, path: str) -> dict[str, Any]:
+    """Timers, alarms, reminders and lists go with the memory: exported beside it, wiped with it."""
+    if not settings.planner.enabled:
+        return {}
+    from homeplm.cli.planner import planner_caller
+
+    with planner_caller(settings) as invoke:
+        result = invoke(op)
+    if op == "wipe":
+        return {"planner": result}
+    target = Path(path).with_suffix(".planner.json")
+    target.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    return {"planner_path": str(target)}
 
 
 def _when(seconds: float) -> str:
@@ -128,7 +148,17 @@ def _human(op: str, result: Any) -> str:
     if op == "import":
         return f"imported {result} new item(s)"
     if op == "wipe":
-        return f"wiped {result} item(s)"
+        planner = (
+            f", and {result['planner']} timer(s), alarm(s), reminder(s) and list item(s)"
+            if "planner" in result
+            else ""
+        )
+        return f"wiped {result['memory']} item(s){planner}"
     if op == "export":
-        return f"wrote {result['lines']} line(s) to {result['path']}"
+        planner = (
+            f" (timers, alarms, reminders and lists: {result['planner_path']})"
+            if "planner_path" in result
+            else ""
+        )
+        return f"wrote {result['lines']} line(s) to {result['path']}{planner}"
     return "\n".join(f"{key}: {value}" for key, value in result.items())
