@@ -357,3 +357,20 @@ def test_status_mute_unmute_and_say_through_the_daemon(daemon: Path) -> None:
     assert checks["memory lock"]["status"] == "ok" and "held by the daemon" in checks["memory lock"]["detail"]
     warned = cli("mic-test", "--seconds", "0.1")  # no sound card here, or one: it warns either way
     assert "the daemon is running and also uses the microphone" in warned.stderr
+
+
+def test_doctor_checks_the_planner(tmp_path: Path) -> None:
+    from homeplm.config.schema import AssistantSettings, Settings
+    from homeplm.planner.store import Item, PlannerStore
+
+    berlin = Settings(assistant=AssistantSettings(timezone="Europe/Berlin"))
+    assert doctor.check_planner(berlin, tmp_path).detail == "time zone Europe/Berlin"
+    store = PlannerStore(tmp_path / "planner.sqlite3")
+    store.add(Item(0, "alarm", due=2e9))
+    store.close()
+    assert doctor.check_planner(berlin, tmp_path).detail == "time zone Europe/Berlin, 1 alarm(s)"
+    nowhere = doctor.check_planner(Settings(assistant=AssistantSettings(timezone="Mars/Olympus")), tmp_path)
+    assert nowhere.status == doctor.FAIL and "assistant.timezone" in nowhere.detail
+    (tmp_path / "planner.sqlite3").write_bytes(b"not a database at all" * 100)
+    broken = doctor.check_planner(berlin, tmp_path)
+    assert broken.status == doctor.FAIL and "planner.sqlite3" in broken.detail

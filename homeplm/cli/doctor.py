@@ -6,6 +6,7 @@ the configured expert host; nothing is sent over them.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import platform
@@ -142,6 +143,46 @@ def check_discovery(settings: Settings) -> Check:
         hint = "check mqtt.topic_prefix, mqtt.node_id and mqtt.discovery_prefix (no +, # or empty levels)"
         return Check("ha discovery", FAIL, f"{len(problems)} problem(s), first: {problems[0]}", hint)
     return Check("ha discovery", OK, f"{len(messages)} entities as Home Assistant expects them")
+
+
+def check_planner(settings: Settings, state: Path) -> Check:
+    """The planner's store opens and is sound, and alarms know the house's time zone."""
+    if not settings.planner.enabled:
+        return Check("planner", OK, "switched off (planner.enabled: false)")
+    import sqlite3
+
+    from homeplm.planner.service import STORE_NAME, house_zone
+
+    try:
+        zone = str(house_zone(settings.assistant.timezone))
+    except ConfigError as err:
+        return Check(
+            "planner", FAIL, err.problems[0], "use a name like Europe/Berlin (timedatectl list-timezones)"
+        )
+    path = state / STORE_NAME
+    counts = ""
+    if path.exists():
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as db:
+                if (verdict := db.execute("PRAGMA quick_check").fetchone()[0]) != "ok":
+                    return Check(
+                        "planner",
+                        FAIL,
+                        f"{path} is damaged: {verdict}",
+                        "move it aside; homeplm starts a new one",
+                    )
+                rows = db.execute("SELECT kind, count(*) FROM items GROUP BY kind").fetchall()
+                counts = ", " + ", ".join(f"{n} {k}(s)" for k, n in rows) if rows else ", nothing pending"
+        except sqlite3.Error as err:
+            return Check("planner", FAIL, f"cannot read {path}: {err}", "check its owner and permissions")
+    if zone in ("UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu") and not settings.assistant.timezone:
+        return Check(
+            "planner",
+            WARN,
+            f"time zone UTC{counts}",
+            "set assistant.timezone (e.g. Europe/Berlin) if the house is not on UTC",
+        )
+    return Check("planner", OK, f"time zone {zone}{counts}")
 
 
 def check_expert(settings: Settings) -> Check:
@@ -326,6 +367,7 @@ def run_checks(
     checks += [check_broker(settings), check_discovery(settings), check_expert(settings)]
     if state.is_dir():
         checks += [check_disk(state), check_state_writable(state)]
+    checks.append(check_planner(settings, state))
     daemon, daemon_up = check_daemon(control_socket(settings))
     checks += [daemon, check_cpu(), check_python(), check_memory_lock(settings, state, daemon_up)]
     return checks
