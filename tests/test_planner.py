@@ -160,7 +160,7 @@ async def test_lists_one_item_per_thing(planner) -> None:
         "Added milk to the shopping list. Apple was there already."
     )
     assert await say("is butter on the list?") == "Yes, butter is on the shopping list."
-    assert await say("are tomatoes on the shopping list") == "No, tomatoes isn't on the shopping list."
+    assert await say("are tomatoes on the shopping list") == "No, tomatoes aren't on the shopping list."
     assert (
         await say("what's on the shopping list") == "On the shopping list: butter, apples, coffee and milk."
     )
@@ -250,3 +250,51 @@ async def test_stop_ends_a_ring_and_snooze_brings_it_back(planner) -> None:
     assert message(Item(1, "reminder", text="water the plants", speaker="Anna"), 0) == (
         "Anna, a reminder: water the plants."
     )
+
+
+# -- 150 phrasings, none of them for the language model ---------------------------------------------
+
+PHRASES = [
+    tuple(line.split(" => ", 1))
+    for line in (Path(__file__).parent / "planner_phrases.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+]
+
+
+def _furnished(tmp_path: Path):
+    clock = Clock()
+    store = PlannerStore(tmp_path / "planner.sqlite3", clock=clock)
+    store.add(Item(0, "timer", name="rice", due=clock.now + 600, duration=720))
+    store.add(Item(0, "alarm", due=clock.now + 36000))
+    store.add(Item(0, "reminder", text="feed the cat", due=clock.now + 3600))
+    store.add_to_list("shopping", "butter", "butter")
+    ringer = Ringer()
+    route = make_builtin_intents()
+    route.register(
+        PlannerIntents(store, BERLIN, clock=clock, ringing=ringer.ringing, stop_ringing=ringer.stop)
+    )
+    route.register(ListIntents(store))
+    return route, store
+
+
+@pytest.mark.parametrize(("text", "expected"), PHRASES, ids=[p[0] for p in PHRASES])
+async def test_planner_phrasings(tmp_path: Path, text: str, expected: str) -> None:
+    route, store = _furnished(tmp_path)
+    before = (store.items(), store.lists())
+    decision = route.accepts(Turn(text))
+    if expected == "(not ours)":
+        assert decision is None or not decision.route.startswith(
+            ("intent:timer", "intent:alarm", "intent:list")
+        )
+        assert decision is None or not decision.route.startswith("intent:reminder")
+        if decision is not None:
+            "".join([p async for p in route.reply(Turn(text))])
+        assert (store.items(), store.lists()) == before
+        return
+    assert decision is not None, "this must not reach the language model"
+    assert "".join([p async for p in route.reply(Turn(text))]) == expected
+    store.close()
+
+
+def test_the_corpus_is_large_enough() -> None:
+    assert len(PHRASES) >= 150 and sum(e == "(not ours)" for _, e in PHRASES) >= 20

@@ -31,6 +31,7 @@ _TIMER_SET = re.compile(r"^(?:(?:set|start|make|create|put on|give me) )?(?P<res
 _TIMER_LEFT = re.compile(
     r"^(?:how (?:long|much time|much longer)(?: is| has)?(?: (?:there|it))? (?:left|to go|remaining)"
     r"|how much longer|how long until|what is left|how long)(?: (?:on|for|of) (?P<name>.+?))?$"
+    r"|^how long (?:until|till|before) (?:the )?(?P<name2>[a-z]+) (?:is|will be) (?:done|ready|finished)$"
 )
 _TIMER_ADJUST = re.compile(
     r"^(?P<v>add|put|take|remove|subtract) (?P<d>.+?) (?P<p>to|on|onto|off|from) (?P<name>.+)$"
@@ -49,7 +50,7 @@ _ALARM_SET = re.compile(
 )
 _REMIND = re.compile(
     r"^(?:(?P<pre>.*?) )?remind (?:me|us)"
-    r"(?: (?P<pre2>in .+?|at .+?|tomorrow\w*(?: morning| afternoon| evening)?|tonight))?"
+    r"(?: (?P<pre2>in .+?|at .+?|tomorrow\w*(?: morning| afternoon| evening)?|tonight|(?:on |next )?\w+day))?"
     r" (?:to|about|that) (?P<what>.+)$"
     r"|^(?:set|add|create) (?:a |an )?reminder (?:to|about|for) (?P<what2>.+)$"
 )
@@ -137,6 +138,10 @@ class PlannerIntents:
         if m is None:
             return None
         what = m["what"] or m["what2"] or ""
+        if re.search(r" remind (?:me|us) about ", f" {n}") or n.startswith(
+            ("set a reminder about", "add a reminder about")
+        ):
+            what = f"about {what}"
         timing = " ".join(p for p in (m["pre"], m["pre2"]) if p)
         found_in = when.duration(timing) if timing.startswith("in ") or " in " in f" {timing}" else None
         tail = None
@@ -183,14 +188,17 @@ class PlannerIntents:
 
     def _timer_left(self, n: str, _text: str) -> IntentMatch | None:
         m = _TIMER_LEFT.match(n)
-        if m is None or (m["name"] and "timer" not in m["name"] and not self._timer_names(m["name"])):
+        if m is None:
             return None
-        if not m["name"] and not self.store.items("timer"):
+        name = m["name"] or m["name2"] or ""
+        if name and "timer" not in name and not self._timer_names(name):
+            return None
+        if not name and not self.store.items("timer"):
             return IntentMatch("timer.left", {"name": ""}, 0.9, n) if n != "how long" else None
-        return IntentMatch("timer.left", {"name": m["name"] or ""}, 0.95, n)
+        return IntentMatch("timer.left", {"name": name}, 0.95, n)
 
     def _timer_adjust(self, n: str, _text: str) -> IntentMatch | None:
-        m = _TIMER_ADJUST.match(n)
+        m = _TIMER_ADJUST.match(re.sub(r" (?:more|extra|additional)\b", "", n))
         if m is None or "timer" not in m["name"] or (d := when.duration(m["d"])) is None:
             return None
         sign = -1 if m["v"] in ("take", "remove", "subtract") or m["p"] in ("off", "from") else 1
@@ -437,9 +445,10 @@ class PlannerIntents:
         due, what = float(slots["due"]), _second_person(slots["what"])
         self.store.add(Item(0, "reminder", text=what, due=due, speaker=turn.speaker or ""))
         moment = datetime.fromtimestamp(due, self.zone)
+        to = what if what.startswith("about ") else f"to {what}"
         if slots.get("said") == "in":
-            return IntentReply(f"Okay, in {when.say_duration(due - self.clock())} I'll remind you to {what}.")
-        return IntentReply(f"Okay, I'll remind you to {what} at {when.say_time(moment, self._now())}.")
+            return IntentReply(f"Okay, in {when.say_duration(due - self.clock())} I'll remind you {to}.")
+        return IntentReply(f"Okay, I'll remind you {to} at {when.say_time(moment, self._now())}.")
 
     def _do_reminder_when(self, slots: Mapping[str, str], turn: Turn) -> IntentReply:
         return IntentReply(
@@ -497,7 +506,7 @@ def _describe(item: Item, zone: tzinfo, now: datetime) -> str:
     moment = datetime.fromtimestamp(item.due or 0, zone)
     at = when.say_time(moment, now) if item.due else "paused"
     if item.kind == "reminder":
-        return f"to {item.text} at {at}"
+        return f"{item.text if item.text.startswith('about ') else 'to ' + item.text} at {at}"
     if item.repeat:
         return f"at {when.say_time(moment, moment)} {_days(item.repeat)}"
     return f"at {at}"

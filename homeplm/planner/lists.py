@@ -73,6 +73,10 @@ def key(item: str) -> str:
     return " ".join([*words[:-1], last])
 
 
+def _plural(item: str) -> bool:
+    return key(item) != item.lower()
+
+
 def _spoken(items: list[str]) -> str:
     if len(items) == 1:
         return items[0]
@@ -109,7 +113,7 @@ class ListIntents:
         if op == "add":
             added = [i for i in items if self.store.add_to_list(name, key(i), i, turn.speaker or "")]
             there = [i for i in items if i not in added]
-            be = "is" if len(there) == 1 else "are"
+            be = "is" if len(there) == 1 and not _plural(there[0]) else "are"
             if not added:
                 return IntentReply(f"{_spoken(there).capitalize()} {be} on the {title} already.")
             extra = (
@@ -121,9 +125,8 @@ class ListIntents:
         if op == "remove":
             gone = [i for i in items if self.store.remove_from_list(name, key(i))]
             if not gone:
-                return IntentReply(
-                    f"{_spoken(items).capitalize()} {'is' if len(items) == 1 else 'are'}n't on the {title}."
-                )
+                be = "is" if len(items) == 1 and not _plural(items[0]) else "are"
+                return IntentReply(f"{_spoken(items).capitalize()} {be}n't on the {title}.")
             return IntentReply(f"Removed {_spoken(gone)} from the {title}.")
         if op == "clear":
             count = self.store.clear_list(name)
@@ -131,8 +134,11 @@ class ListIntents:
         if op == "has":
             on = [i for i in items if self.store.has(name, key(i))]
             if len(items) == 1:
+                be = "are" if _plural(items[0]) else "is"
                 return IntentReply(
-                    f"Yes, {items[0]} is on the {title}." if on else f"No, {items[0]} isn't on the {title}."
+                    f"Yes, {items[0]} {be} on the {title}."
+                    if on
+                    else f"No, {items[0]} {be}n't on the {title}."
                 )
             missing = [i for i in items if i not in on]
             return IntentReply(

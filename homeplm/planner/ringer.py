@@ -28,7 +28,8 @@ def message(item: Item, late: float) -> str:
         label = f"{item.name} timer" if item.name else f"{say_duration(item.duration or 0)} timer"
         text = f"{who}your {label} is done{missed}."
     elif item.kind == "reminder":
-        text = f"{who}a reminder: {item.text}{missed}."
+        about = item.text if item.text.startswith("about ") else f": {item.text}"
+        text = f"{who}a reminder{' ' if about.startswith('about') else ''}{about}{missed}."
     else:
         text = f"{who}time to get up: it's your alarm{missed}."
     return text[0].upper() + text[1:]

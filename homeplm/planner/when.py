@@ -22,7 +22,7 @@ _PART_RE = re.compile(_PART)
 _FRACTIONS = {
     "half an hour": 1800, "half a minute": 30, "a half hour": 1800, "a quarter of an hour": 900,
     "quarter of an hour": 900, "quarter hour": 900, "three quarters of an hour": 2700,
-    "half a day": 43200,
+    "half a day": 43200, "3 quarters of an hour": 2700, "3 quarter of an hour": 2700,
 }  # fmt: skip
 _DURATION = re.compile(
     "(?:"
@@ -72,7 +72,7 @@ def say_duration(seconds: float) -> str:
         minutes += 1
     parts = [_plural(hours, "hour")] if hours else []
     parts += [_plural(minutes, "minute")] if minutes else []
-    parts += [_plural(secs, "second")] if secs and not hours and minutes < 10 else []
+    parts += [_plural(secs, "second")] if secs and not hours and (minutes < 10 or secs == 30) else []
     return " and ".join(parts) if len(parts) <= 2 else f"{parts[0]}, {parts[1]} and {parts[2]}"
 
 
