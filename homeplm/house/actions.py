@@ -41,6 +41,12 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
+def ha_brightness(pct: float, scale: int) -> int:
+    """A percentage as Home Assistant sends it: to 0–255 first (brightness_pct), then to the
+    device's scale; at least 1 (0 % is off)."""
+    return max(1, round(round(pct * 255 / 100) * scale / 255))
+
+
 def _pct(value: str | float | None) -> float:
     try:
         pct = float(value)  # type: ignore[arg-type]
@@ -63,6 +69,8 @@ class DeviceActions:
 
     def perform(self, device: Device, action: str, value: str | float | None = None) -> list[Publication]:
         """Publish what `action` on `device` takes; returns the publications. ActionRefused if not."""
+        if device.offline:
+            raise ActionRefused(f"The {device.name} is offline, so I haven't changed it.")
         if device.source == "ha":
             pubs = [self._ha_intent(device, action, value)]
         else:
@@ -133,7 +141,7 @@ class DeviceActions:
                 if pct == 0:
                     body = {"state": "OFF"}
                 else:
-                    body["brightness"] = max(1, round(pct / 100 * device.brightness_scale))
+                    body["brightness"] = ha_brightness(pct, device.brightness_scale)
             elif action not in ("turn_on", "turn_off"):
                 return []
             return self._command(device, "command_topic", json.dumps(body))
@@ -141,7 +149,7 @@ class DeviceActions:
             pct = _pct(value)
             if pct == 0:
                 return self._onoff(device, "turn_off")
-            level = max(1, round(pct / 100 * device.brightness_scale))
+            level = ha_brightness(pct, device.brightness_scale)
             dim = self._command(
                 device, "brightness_command_topic", level, "brightness_command_template", brightness=level
             )

@@ -77,7 +77,7 @@ def current_setting(device: Device, setting: str) -> float | None:
         if state in ("off", device.payloads.get("state_off", "OFF").lower()):
             return 0.0
         raw = _float(device.state.get("brightness") or "")
-        return None if raw is None else raw * 100 / device.brightness_scale
+        return None if raw is None else round(raw * 255 / device.brightness_scale) * 100 / 255
     if setting == "position":
         raw = _float(device.state.get("position") or "")
         closed, opened = device.position_range
@@ -112,6 +112,8 @@ def state_is(device: Device, asked: str) -> bool | None:
         return None
     p = device.payloads
     lowered = (state or "").lower()
+    if asked in ("armed", "disarmed"):
+        return lowered.startswith("armed") if asked == "armed" else lowered == "disarmed"
     if asked in ("locked", "unlocked"):
         locked = lowered in (p.get("state_locked", "LOCKED").lower(), "locked")
         return (
@@ -130,6 +132,8 @@ def state_is(device: Device, asked: str) -> bool | None:
 
 
 _OPPOSITE = {
+    "armed": "disarmed",
+    "disarmed": "armed",
     "locked": "unlocked",
     "unlocked": "locked",
     "open": "closed",

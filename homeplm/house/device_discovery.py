@@ -115,6 +115,12 @@ class Device:
     position_range: tuple[int, int] = (0, 100)  # (closed, open)
     unit: str | None = None
     state: dict[str, str | None] = field(default_factory=dict)  # role → value (None: unknown)
+    # Where the device says whether it is online: (topic, template, payload_available,
+    # payload_not_available); `availability_mode` all / any / latest, as Home Assistant reads it.
+    availability: tuple[tuple[str, str | None, str, str], ...] = ()
+    availability_mode: str = "latest"
+    online: dict[str, bool] = field(default_factory=dict)  # availability topic → last said
+    latest_online: bool | None = None
     # Arming or disarming needs a code typed into Home Assistant (alarm panels with `code`).
     code_required: frozenset[str] = frozenset()
     # Renders in a row over the work budget, by template (role or command template key).
@@ -123,6 +129,21 @@ class Device:
     @property
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
+
+    @property
+    def offline(self) -> bool:
+        """It said it is offline (availability), or Home Assistant says "unavailable". A device that
+        has said nothing yet counts as online: nothing speaks against it."""
+        if self.source == "ha":
+            return (self.state.get("state") or "").lower() == "unavailable"
+        said = list(self.online.values())
+        if not said:
+            return False
+        if self.availability_mode == "all":
+            return not all(said)
+        if self.availability_mode == "any":
+            return not any(said)
+        return self.latest_online is False
 
     def template_disabled(self, key: str) -> bool:
         """Twice over budget in a row (once could be a pause of the machine's): never rendered again,
@@ -176,7 +197,10 @@ def _text(value: Any) -> str | None:
 
 
 def _payload(value: Any, default: str) -> str:
-    """A payload to send or compare: a string or a number, else the default."""
+    """A payload to send or compare: a string or a number (a JSON true/false as Home Assistant's
+    config reads it, "True"/"False": what a template renders for a boolean), else the default."""
+    if isinstance(value, bool):
+        return str(value)
     if isinstance(value, str):
         return value[:MAX_TEXT]
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -255,6 +279,9 @@ def parse_config(component: str, object_path: str, payload: dict[str, Any]) -> D
         unit=_text(cfg.get("unit_of_measurement") or cfg.get("temperature_unit")),
     )
     device.capabilities = capabilities(device, cfg)
+    device.availability = _availability(cfg)
+    if cfg.get("availability_mode") in ("all", "any", "latest"):
+        device.availability_mode = str(cfg["availability_mode"])
     if component == "alarm_control_panel" and cfg.get("code"):
         device.code_required = frozenset(
             action
@@ -262,6 +289,25 @@ def parse_config(component: str, object_path: str, payload: dict[str, Any]) -> D
             if cfg.get(key, True) is not False
         )
     return device
+
+
+def _availability(cfg: dict[str, Any]) -> tuple[tuple[str, str | None, str, str], ...]:
+    """Home Assistant's two forms: `availability_topic` (+ payloads, template) or an `availability` list."""
+    found = []
+    entries = cfg["availability"] if isinstance(cfg.get("availability"), list) else []
+    if isinstance(cfg.get("availability_topic"), str):
+        entries = [{"topic": cfg["availability_topic"], "value_template": cfg.get("availability_template"),
+                    "payload_available": cfg.get("payload_available"),
+                    "payload_not_available": cfg.get("payload_not_available")}, *entries]  # fmt: skip
+    for entry in entries[:8]:
+        topic = _topic(entry.get("topic"))
+        if topic is None:
+            continue
+        template = entry.get("value_template") if isinstance(entry.get("value_template"), str) else None
+        available = _payload(entry.get("payload_available"), "online")
+        gone = _payload(entry.get("payload_not_available"), "offline")
+        found.append((topic, template, available, gone))
+    return tuple(found)
 
 
 def capabilities(device: Device, cfg: dict[str, Any]) -> frozenset[str]:

@@ -32,15 +32,16 @@ _NOT_DEVICES = frozenset({
     "timer", "alarm clock", "reminder", "music", "volume", "it", "that", "this", "sound", "song", "radio",
     "podcast", "news", "game", "conversation", "over", "again", "talking", "listening", "you", "me",
 })  # fmt: skip
-_ON_OFF = frozenset({"light", "switch", "fan", "climate", "input_boolean", "script"})
+_ON_OFF = frozenset({"light", "switch", "fan", "climate", "input_boolean", "script", "scene"})
 _SETTABLE = {"light": "brightness", "cover": "position", "fan": "percentage", "climate": "temperature"}
 # A relative change: the default step per setting, its bounds (and what "up" means for a cover).
 _STEP = {"brightness": (20.0, 1.0, 100.0), "position": (25.0, 0.0, 100.0), "percentage": (25.0, 0.0, 100.0),
          "temperature": (1.0, 5.0, 35.0)}  # fmt: skip
 _COVER_VERBS = {"open": "open", "raise": "open", "close": "close", "shut": "close", "lower": "close"}
 _STATE_ASKED = {"locked": {"lock"}, "unlocked": {"lock"}, "open": {"cover", "binary_sensor", "lock"},
-                "closed": {"cover", "binary_sensor", "lock"}, "on": None, "off": None,
-                "running": None}  # fmt: skip
+                "closed": {"cover", "binary_sensor", "lock"}, "on": _ON_OFF | {"binary_sensor"},
+                "off": _ON_OFF | {"binary_sensor"}, "running": _ON_OFF, "armed": {"alarm_control_panel"},
+                "disarmed": {"alarm_control_panel"}}  # fmt: skip
 _VERBS = {"turn_on": "turn on", "turn_off": "turn off", "brightness": "set", "position": "set",
           "percentage": "set", "temperature": "set", "mode": "set", "open": "open", "close": "close",
           "stop": "stop", "lock": "lock", "unlock": "unlock", "arm_away": "arm", "arm_home": "arm",
@@ -56,6 +57,7 @@ class _Pending:
     action: str
     value: str | None
     deadline: float
+    utterance: int  # the question was asked in reply to this utterance; only the next may answer
 
 
 def needs_confirmation(device: Device, action: str, kinds: Sequence[str]) -> bool:
@@ -92,13 +94,18 @@ class DeviceIntents:
         self.confirm_timeout_s = confirm_timeout_s
         self.confirm_kinds = tuple(registry.settings.confirm)
         self.pending: _Pending | None = None
+        self.utterances = 0
+
+    def heard(self) -> None:
+        """An utterance came (the intent route says so for every one, whoever answers it)."""
+        self.utterances += 1
 
     # -- matching ------------------------------------------------------------------------------
     def match(self, text: str, normalised: str) -> IntentMatch | None:
         n = normalised
         if self.pending is not None:
-            if self.clock() > self.pending.deadline:
-                self.pending = None
+            if self.clock() > self.pending.deadline or self.utterances > self.pending.utterance + 1:
+                self.pending = None  # timed out, or something else was said in between
             elif n in YES:
                 return IntentMatch("confirm.yes", matched=n)
             else:  # "no", or anything else: the question is dropped
@@ -134,6 +141,8 @@ class DeviceIntents:
             comps = set(_ON_OFF) | ({"cover"} if g["v"] == "stop" else set())
         elif c.kind == "cover":
             action, comps = _COVER_VERBS[g["v"] or ""], {"cover"}
+        elif c.kind == "half":
+            action, value, comps = "position", "50", {"cover"}
         elif c.kind == "alarm":
             action = "disarm" if g["v"] == "disarm" else f"arm_{g.get('mode') or 'away'}"
             comps = {"alarm_control_panel"}
@@ -148,8 +157,7 @@ class DeviceIntents:
                 return None  # "set the volume to 5": somebody else's
             return self._unknown(c, action, comps, n)
         if found.ambiguous:
-            names = _SEP.join(d.name for d in found.ambiguous)
-            return IntentMatch("device.ambiguous", {"names": names}, found.score, n)
+            return IntentMatch("device.ambiguous", {"names": _which(found.ambiguous)}, found.score, n)
         chosen = found.devices
         if c.kind == "startstop" and g["v"] == "stop":
             action = "stop" if chosen[0].component == "cover" else "turn_off"
@@ -203,9 +211,7 @@ class DeviceIntents:
                 return self._unknown(c, "set", comps, n)
             return None  # "make the pasta hotter": not the house's
         if found.ambiguous:
-            return IntentMatch(
-                "device.ambiguous", {"names": _SEP.join(d.name for d in found.ambiguous)}, 0.9, n
-            )
+            return IntentMatch("device.ambiguous", {"names": _which(found.ambiguous)}, 0.9, n)
         setting = setting or _SETTABLE[found.devices[0].component]
         chosen = tuple(d for d in found.devices if _SETTABLE.get(d.component) == setting)
         if not chosen:
@@ -249,8 +255,8 @@ class DeviceIntents:
             return IntentMatch("device.list", slots, 0.9, n)
         if c.kind == "state":
             asked = g["st"] or ""
-            asked = "on" if asked == "running" else asked
             found = resolve(devices, target, area, _STATE_ASKED[asked], floors=self.registry.floors)
+            asked = "on" if asked == "running" else asked
             if found is None or found.ambiguous:
                 return None
             return IntentMatch("sensor.query", {"asked": asked, "devices": found.devices[0].id}, 0.9, n)
@@ -274,7 +280,7 @@ class DeviceIntents:
         slots = match.slots
         if match.intent == "confirm.yes":
             pending, self.pending = self.pending, None
-            if pending is None or self.clock() > pending.deadline:
+            if pending is None or self.clock() > pending.deadline or self.utterances > pending.utterance + 1:
                 return IntentReply("That has timed out; please ask again.")
             return self._perform(pending.device_ids, pending.action, pending.value, confirmed=True)
         if match.intent == "confirm.no":
@@ -283,6 +289,11 @@ class DeviceIntents:
             return IntentReply(self._unknown_reply(slots))
         if match.intent == "device.ambiguous":
             names = slots["names"].split(_SEP)
+            if len(set(names)) < len(names):
+                return IntentReply(
+                    f"I have {len(names)} devices called {names[0]} and can't tell which is which; give one "
+                    "another name, or an alias (mqtt.aliases)."
+                )
             return IntentReply(f"Which one do you mean: the {', the '.join(names[:-1])} or the {names[-1]}?")
         devices = [d for d in map(self.registry.get, slots["devices"].split(_SEP)) if d is not None]
         if match.intent == "device.list":
@@ -318,6 +329,8 @@ class DeviceIntents:
         setting, way = slots["setting"], slots["way"]
         step, lo, hi = _STEP[setting]
         by, amount = slots.get("by") or "", float(slots.get("amount") or 1)
+        if setting == "temperature":
+            amount = 1.0  # "a bit warmer" is a degree, as "warmer" is
         change = (float(by) if by else step * amount) * (1 if way == "up" else -1)
         done: list[Device] = []
         for device in devices:
@@ -331,6 +344,9 @@ class DeviceIntents:
                     )
                 continue
             value = min(hi, max(lo, now + change))
+            if setting == "brightness":  # as Home Assistant steps it: on its 0-255 scale
+                level = round(now * 255 / 100) + round(change * 255 / 100)
+                value = min(255, max(1, level)) * 100 / 255
             try:
                 self.actions.perform(device, setting, f"{value:g}")
             except ActionRefused as err:
@@ -352,21 +368,28 @@ class DeviceIntents:
         verb = _VERBS.get(action, action)
         what = _names(devices)
         if not confirmed and any(self._asks(d, action, value) for d in devices):
-            self.pending = _Pending(ids, action, value, self.clock() + self.confirm_timeout_s)
+            self.pending = _Pending(
+                ids, action, value, self.clock() + self.confirm_timeout_s, self.utterances
+            )
             return IntentReply(f"Are you sure you want to {verb} the {what}?")
-        done = 0
-        try:
-            for device in devices:
-                self.actions.perform(device, action, value)
-                done += 1
-        except ActionRefused as err:
-            return IntentReply(str(err) if not done else f"{err} I did the first {done}.")
         to = ""
         if value is not None and action in _SETTABLE.values():
             to = f" to {value} {'degrees' if action == 'temperature' else 'percent'}"
         elif action == "mode" and value:
             to = f" to {value.replace('_', ' ')}"
-        return IntentReply(f"Okay, {_ING.get(verb, verb)} the {what}{to}.")
+        done: list[Device] = []
+        refused: list[str] = []
+        for device in devices:  # an offline one is said so; the others are still done
+            try:
+                self.actions.perform(device, action, value)
+            except ActionRefused as err:
+                refused.append(str(err))
+                continue
+            done.append(device)
+        if not done:
+            return IntentReply(" ".join(dict.fromkeys(refused)))
+        tail = f" {' '.join(dict.fromkeys(refused))}" if refused else ""
+        return IntentReply(f"Okay, {_ING.get(verb, verb)} the {_names(done)}{to}.{tail}")
 
     def _asks(self, device: Device, action: str, value: str | None) -> bool:
         if action == "position" and value is not None and float(value or 0) == 0:
@@ -383,3 +406,11 @@ def _names(devices: Sequence[Device]) -> str:
         return f"{', the '.join(names[:-1])} and the {names[-1]}"
     kinds = {d.component for d in devices}
     return f"{len(names)} {kinds.pop() + 's' if len(kinds) == 1 else 'devices'}"
+
+
+def _which(devices: Sequence[Device]) -> str:
+    """The names to ask between; where two share a name, their areas tell them apart."""
+    names = [d.name for d in devices]
+    return _SEP.join(
+        f"{d.name} in the {d.area}" if names.count(d.name) > 1 and d.area else d.name for d in devices
+    )

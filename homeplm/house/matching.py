@@ -58,6 +58,18 @@ def name_score(query: str, name: str) -> float:
         return 0.0
     if query == name:
         return 1.0
+    q_words, n_words = query.split(), name.split()
+    q_rest = [w for w in q_words if w not in TYPE_WORDS]
+    n_rest = [w for w in n_words if w not in TYPE_WORDS]
+    if q_rest and n_rest and len(q_rest) < len(q_words) and set(q_words) & set(n_words) & set(TYPE_WORDS):
+        # The same kind ("light"): what tells them apart is the rest ("wildcard" is not "garden").
+        return min(_score(" ".join(q_rest), " ".join(n_rest)), _score(query, name))
+    return _score(query, name)
+
+
+def _score(query: str, name: str) -> float:
+    if query == name:
+        return 1.0
     # Extra words are allowed ("the kitchen ceiling light" for "Kitchen Light"), but not a sentence
     # around a name ("i love the new kitchen light"): that is talk about it, not its name.
     extra = len(set(query.split()) - set(name.split()))
@@ -94,8 +106,14 @@ def clean_query(query: str) -> str:
     return " ".join(words)
 
 
+_OUTSIDE = frozenset({"outside", "outdoor", "outdoors", "exterior", "garden", "patio"})
+
+
 def in_area(area: str, device: Device, floors: Mapping[str, Iterable[str]] | None = None) -> bool:
     """Whether `device` is in `area` ("kitchen"), or on the floor `area` names ("upstairs")."""
+    if area in ("outside", "outdoors") and not (floors and area in floors):
+        words = set(normalise(f"{device.name} {device.area or ''}").split())
+        return bool(words & _OUTSIDE)
     if floors and area in floors:
         return any(area_score(clean_query(normalise(a)), device) >= AREA_THRESHOLD for a in floors[area])
     return area_score(area, device) >= AREA_THRESHOLD
@@ -139,16 +157,31 @@ def resolve(
         return None
     if not query:
         return Found(tuple(pool), 0.9) if area or every else None
+    words = query.split()
+    if every and not area:  # "the living room lights": every light there, even if one is "Living Room Lamp"
+        for cut in range(len(words) - 1, 0, -1):
+            place = " ".join(words[:cut])
+            if kind_of(words[cut:]) is not None and place in areas(pool, floors):
+                return _of_kind([d for d in pool if in_area(place, d, floors)], words[cut:], True)
     exact = [d for d in pool if any(normalise(n) == query for n in d.names)]
     if exact:
-        return Found(tuple(exact) if every else (exact[0],), 1.0)
-    words = query.split()
-    if (kind := kind_of(words)) is not None:
-        return _of_kind(pool, kind, bool(area) or every)
+        if every or len(exact) == 1:
+            return Found(tuple(exact), 1.0)
+        return Found((exact[0],), 1.0, ambiguous=tuple(exact))  # two "Ceiling Light"s: ask which
+    if kind_of(words) is not None:
+        return _of_kind(pool, words, bool(area) or every)
+    if not area:  # "kitchen ceiling light", "ceiling light kitchen": an area inside the name
+        for place in sorted(areas(pool, floors), key=len, reverse=True):
+            rest = _without(query, place)
+            if rest is not None and rest != query:
+                inside = [d for d in pool if in_area(place, d, floors)]
+                found = resolve(inside, rest, place, every=every, floors=floors) if inside and rest else None
+                if found is not None:
+                    return found
     for cut in range(len(words) - 1, 0, -1):  # "office light": an area, then kind words
-        kind, place = kind_of(words[cut:]), " ".join(words[:cut])
-        if kind is not None and place in areas(pool, floors) and not area:
-            return _of_kind([d for d in pool if in_area(place, d, floors)], kind, True)
+        place = " ".join(words[:cut])
+        if kind_of(words[cut:]) is not None and place in areas(pool, floors) and not area:
+            return _of_kind([d for d in pool if in_area(place, d, floors)], words[cut:], True)
     if every:
         scored = [d for d in pool if max(name_score(query, n) for n in _names(d, area)) >= THRESHOLD]
         if scored:
@@ -156,8 +189,41 @@ def resolve(
     return find(pool, query)
 
 
-def _of_kind(pool: list[Device], kind: frozenset[str], all_of_them: bool) -> Found | None:
-    of_kind = [d for d in pool if d.component in kind]
+def _without(query: str, place: str) -> str | None:
+    """`query` without the area `place` at its start or end, or None when it is not there."""
+    if query.startswith(place + " "):
+        return query[len(place) + 1 :]
+    if query.endswith(" " + place):
+        return query[: -len(place) - 1]
+    return None
+
+
+_DOORISH = frozenset({"garage", "gate", "door"})
+
+
+def is_kind(device: Device, word: str) -> bool:
+    """Whether `device` is what the kind word `word` names: a blind is not the garage door, and a
+    window is a window (a cover's device class or name), not any cover."""
+    if device.component not in TYPE_WORDS.get(word, frozenset()):
+        return False
+    cls, named = device.device_class or "", set(normalise(device.name).split())
+    if device.component == "cover":
+        doorish = cls in _DOORISH or bool(named & _DOORISH)
+        if word in _DOORISH:
+            return doorish
+        if word == "window":
+            return cls == "window" or "window" in named
+        return not doorish
+    if device.component == "binary_sensor" and word in ("door", "window"):
+        return cls == word or word in named
+    return True
+
+
+def _of_kind(pool: list[Device], words: list[str], all_of_them: bool) -> Found | None:
+    head = words[-1]
+    of_kind = [d for d in pool if is_kind(d, head)]
+    if not all_of_them:  # "the shutter" (one): the one called Shutter, if there is one
+        of_kind = [d for d in of_kind if head in normalise(d.name).split()] or of_kind
     if not of_kind:
         return None
     if all_of_them or len(of_kind) == 1:

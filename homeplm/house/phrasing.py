@@ -37,20 +37,27 @@ _FLOOR = re.compile(
     r" (?P<area>upstairs|downstairs|outside|outdoors|indoors|inside)(?= to | by | on$| off$|$)"
 )
 
-_STATES = "locked|unlocked|open|closed|on|off"
+_STATES = "locked|unlocked|open|closed|on|off|armed|disarmed"
 _MODES = "heat|cool|auto|dry|fan only|heat cool"
 _ARM = "away|home|night|vacation"
+_HALF = "halfway|half way|half open|half"
+_ARMING = re.compile(r"^(?:arm|disarm) .* (?:in|for) (?:the )?(?:away|home|night|vacation)(?: mode)?$")
 _R = re.compile
 # (pattern, kind): tried in order on the text without its area.
 PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (_R(r"^(?:is|are) (?:there )?(?P<t>.+?) (?P<st>" + _STATES + r"|running)$"), "state"),
+    (_R(r"^(?:is|are) (?:there )?(?P<t>.+?) (?:still )?(?P<st>" + _STATES + r"|running)$"), "state"),
+    (_R(r"^(?:did|have) (?:i|we|you|someone|somebody) (?:leave|left) (?P<t>.+?) (?P<st>on|open|unlocked)$"),
+     "state"),
     (_R(r"^(?:which|what) (?P<t>.+?) (?:is|are)(?: still)? (?P<st>" + _STATES + r")$"), "list"),
     (_R(r"^(?:is|are) (?P<q>any|anything|all) ?(?P<t>.*?) (?P<st>" + _STATES + r")$"), "list"),
     (_R(r"^how (?P<m>warm|hot|cold|humid) is (?:it|(?P<t>.+?))$"), "measure"),
     (_R(r"^what is (?:the )?(?P<m>temperature|humidity)(?: of (?P<t>.+))?$"), "measure"),
     (_R(r"^what is (?P<t>.+?) (?P<m>temperature|humidity)$"), "measure"),
     (_R(r"^(?:set|turn|put|switch|change) (?P<t>.+?) (?:to|in|on) (?P<v>" + _MODES + ")(?: mode)?$"), "mode"),
-    (_R(r"^(?P<v>arm|disarm) (?P<t>.+?)(?: (?:in |to )?(?P<mode>" + _ARM + r")(?: mode)?)?$"), "alarm"),
+    (_R(r"^(?P<v>arm|disarm) (?P<t>.+?)(?: (?:in |to |for )?(?:the )?(?P<mode>" + _ARM + ")(?: mode)?)?$"),
+     "alarm"),
+    (_R(r"^(?P<v>open|close|raise|lower|set|put|move) (?P<t>.+?) (?:to )?(?P<half>" + _HALF + ")$"),
+     "half"),
     (_R(r"^(?:set|dim|brighten|turn|put|change|make|raise|lower|open|close|adjust|bring|move|switch) "
         r"(?P<t>.+?)(?: up| down)? (?:to|at) " + _NUM + r"$"), "set"),
     (_R(r"^(?P<t>.+?) (?:to|at) " + _NUM.replace("(?: (?P<u>", "(?: ?(?P<u>") + r"$"), "set"),
@@ -86,7 +93,9 @@ def read(normalised: str, raw: str) -> Command | None:
     """The command `normalised` words, or None when it is not one of the device phrasings."""
     text, amount = _amount(normalised)
     area = None
-    if (found := _AREA.search(text)) is not None or (found := _FLOOR.search(text)) is not None:
+    if _ARMING.match(text):
+        pass  # "arm the alarm in home mode": a mode, not a room
+    elif (found := _AREA.search(text)) is not None or (found := _FLOOR.search(text)) is not None:
         area, text = found["area"], text[: found.start()] + text[found.end() :]
     for pattern, kind in PATTERNS:
         if (m := pattern.match(text)) is None:

@@ -38,7 +38,9 @@ class DeviceRegistry:
         self._subscribed: set[str] = set()
         self._warnings = WarnLimiter(_LOGGER)
         self.statestream = (
-            StateStream(settings.statestream_prefix, self._warn_once, settings.max_payload_bytes)
+            StateStream(
+                settings.statestream_prefix, self._warn_once, settings.max_payload_bytes, settings.node_id
+            )
             if settings.statestream_prefix
             else None
         )
@@ -116,11 +118,17 @@ class DeviceRegistry:
         if msg.topic not in self._by_config and len(self._devices) >= MAX_DEVICES:
             self._warn_once("#too-many-devices", f"more than {MAX_DEVICES} devices; new ones are ignored")
             return
+        previous = self._devices.get(self._by_config.get(msg.topic, ""))
+        if previous is not None and previous.id == device.id:  # the same device announced again:
+            device.state.update(previous.state)  # its retained state is not sent a second time
+            device.online, device.latest_online = previous.online, previous.latest_online
         self._remove(msg.topic)
         self._devices[device.id] = device
         self._by_config[msg.topic] = device.id
-        for role, topic in device.state_topics.items():
-            device.state.setdefault(role, None)
+        roles = [*device.state_topics.items(), *((f"@{t}", t) for t, *_ in device.availability)]
+        for role, topic in roles:
+            if not role.startswith("@"):
+                device.state.setdefault(role, None)
             self._routes.setdefault(topic, set()).add((device.id, role))
             if topic in self._subscribed:
                 continue
@@ -156,9 +164,12 @@ class DeviceRegistry:
         device = self._devices.pop(device_id, None) if device_id else None
         if device is None:
             return
-        for topic in device.state_topics.values():
+        for topic in (*device.state_topics.values(), *(t for t, *_ in device.availability)):
             routes = self._routes.get(topic, set())
-            routes -= {(device.id, role) for role in device.state_topics}
+            routes -= {
+                (device.id, role)
+                for role in (*device.state_topics, *(f"@{t}" for t, *_ in device.availability))
+            }
         _LOGGER.info("device %s removed", device.id)
 
     def _on_state(self, msg: MqttMessage) -> None:
@@ -181,6 +192,9 @@ class DeviceRegistry:
                 self._update(device, role, text, msg.topic)
 
     def _update(self, device: Device, role: str, text: str, topic: str) -> None:
+        if role.startswith("@"):
+            self._update_availability(device, text, topic)
+            return
         if device.component == "light" and device.schema == "json" and role == "state":
             self._update_json_light(device, text, topic)
             return
@@ -203,6 +217,19 @@ class DeviceRegistry:
             device.state[role] = None
         else:
             device.template_result(role, over_budget=False)
+
+    def _update_availability(self, device: Device, text: str, topic: str) -> None:
+        for avail_topic, template, available, gone in device.availability:
+            if avail_topic != topic:
+                continue
+            value = text
+            if template is not None:
+                try:
+                    value = render(template, text)
+                except TemplateFailed:
+                    continue
+            if value.strip() in (available, gone):
+                device.online[topic] = device.latest_online = value.strip() == available
 
     def _update_json_light(self, device: Device, text: str, topic: str) -> None:
         data = decode_json(text)

@@ -22,8 +22,11 @@ _ID_PART = re.compile(r"^[a-z0-9_]{1,100}$")
 class StateStream:
     """Home Assistant's statestream: every entity's state and attributes over MQTT."""
 
-    def __init__(self, prefix: str, warn_once: Callable[[str, str], None], max_bytes: int) -> None:
+    def __init__(
+        self, prefix: str, warn_once: Callable[[str, str], None], max_bytes: int, own: str = "homeplm"
+    ) -> None:
         self.prefix = prefix.strip("/")
+        self.own = f"{own}_"  # Home Assistant's mirrors of homeplm's own entities: not the house's
         self._warn_once = warn_once
         self._max_bytes = max_bytes
         self._entities: dict[str, Device] = {}
@@ -53,6 +56,8 @@ class StateStream:
             return
         if len(msg.payload) > min(self._max_bytes, 4096):
             self._warn_once(msg.topic, "statestream payload too large")
+            return
+        if object_id.startswith(self.own):
             return
         entity_id = f"{domain}.{object_id}"
         entity = self._entities.get(entity_id)

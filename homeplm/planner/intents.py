@@ -85,6 +85,12 @@ class PlannerIntents:
         self.stop_ringing = stop_ringing
         self.rings = rings  # False without the daemon: nothing would ring, so nothing is set
         self._asked: str | None = None  # "for how long?" / "which one?" waiting for an answer
+        self._asked_at = 0
+        self.utterances = 0
+
+    def heard(self) -> None:
+        """An utterance came (whoever answers it): a question of ours is for the next one only."""
+        self.utterances += 1
 
     # -- matching ------------------------------------------------------------------------------
     def match(self, text: str, n: str) -> IntentMatch | None:
@@ -98,6 +104,8 @@ class PlannerIntents:
 
     def _follow_up(self, n: str, _text: str) -> IntentMatch | None:
         asked, self._asked = self._asked, None
+        if self.utterances > self._asked_at + 1:
+            return None
         if asked == "duration" and (d := when.duration(n)) is not None:
             return IntentMatch("timer.set", {"seconds": str(d[0]), "name": ""}, 0.95, n)
         if asked is not None and asked.startswith("which:"):
@@ -260,7 +268,7 @@ class PlannerIntents:
         return IntentReply("", data={"action": "stop"})
 
     def _do_timer_how_long(self, slots: Mapping[str, str], turn: Turn) -> IntentReply:
-        self._asked = "duration"
+        self._asked, self._asked_at = "duration", self.utterances
         return IntentReply("For how long?")
 
     def _do_timer_set(self, slots: Mapping[str, str], turn: Turn) -> IntentReply:
@@ -344,7 +352,7 @@ class PlannerIntents:
     def _which(self, timers: list[Item], verb: str) -> IntentReply:
         if not timers:
             return IntentReply("I don't have a timer by that name.")
-        self._asked = "which:" + _SEP.join(str(t.id) for t in timers)
+        self._asked, self._asked_at = "which:" + _SEP.join(str(t.id) for t in timers), self.utterances
         labels = [f"the {_label(t)}" for t in timers[:4]]
         return IntentReply(f"Which one: {', '.join(labels[:-1])} or {labels[-1]}?")
 

@@ -76,6 +76,11 @@ class IntentRoute:
         return None
 
     def accepts(self, turn: Turn) -> RouteDecision | None:
+        # Every handler hears that something was said, even when another answers it: a pending
+        # "are you sure?" is for the very next utterance only, whoever takes that one.
+        for handler in self.handlers:
+            if (heard := getattr(handler, "heard", None)) is not None:
+                heard()
         found = self.match(turn.text)
         if found is None:
             self._pending = None
