@@ -119,6 +119,19 @@ class ChatModel(Protocol):
     def stream_chat(self, messages: Sequence[ChatMessage], *, max_tokens: int) -> Iterator[str]: ...
 
 
+@runtime_checkable
+class ConstrainedChat(Protocol):
+    """A chat LLM that can be held to a grammar (GBNF): the reply is always one the grammar allows.
+
+    Blocking (run it in a worker thread); greedy (temperature 0), so the same prompt gives the same
+    reply. `homeplm.house.free_phrasing` uses it to pick one of the house's known device actions.
+    """
+
+    def complete_constrained(
+        self, messages: Sequence[ChatMessage], grammar: str, *, max_tokens: int
+    ) -> str: ...
+
+
 class TextToSpeech(Protocol):
     """Turns a sentence into int16 mono audio at its own sample rate."""
 
