@@ -10,16 +10,21 @@ Where things live (each folder is one stage; imports go down this list, never up
                pipeline (one turn: record → ASR → brain → TTS), sentence splitter, speaker,
                phrase cache, chime, ASR bias, WAV/PCM sources and sinks (wavio.py)
     brain/     the router (router.py), fast intents (intents/), the local LLM route, the expert,
-               the route record (explain.py)
+               the route record (explain.py), the claim filter (claims.py: a model never says it
+               did what nobody did)
     memory/    the household's memory: service, store process, JSONL export, voice commands
-    house/     the house's own devices from MQTT discovery and statestream, and their intents
-    mqtt/      homeplm's own Home Assistant device (ha_entities.py, bridge.py) and the link
-               (house_link.py)
+    planner/   timers, alarms, reminders and lists: SQLite store, times as said (when.py),
+               scheduler, ringer, intents, CLI operations, and service.py that wires them in
+    house/     the house's own devices from MQTT discovery and statestream: how commands are
+               worded (phrasing.py), names/areas/kinds (matching.py), their intents and actions,
+               and free phrasing (the local LLM picks from a closed set)
+    mqtt/      homeplm's own Home Assistant device (ha_entities.py, bridge.py, planner_entities.py)
+               and the link (house_link.py)
     config/    YAML → frozen, typed settings
     daemon/    the running daemon: control socket and its handlers, the running knobs (knobs.py),
                reload on SIGHUP, sd_notify, start-up warm-up and crash marks
     cli/       argument parsing (main.py), the commands, admin, doctor
-    bench/     `homeplm bench`
+    bench/     `homeplm bench`, and the planner, free-phrasing and spoken-house benchmarks
     assistant.py  the composition root: loads the parts a command needs and wires the pipeline
 
 A microphone chunk: backends/sounddevice_audio → voice/listener → voice/wakegate → backends/
