@@ -298,3 +298,24 @@ async def test_planner_phrasings(tmp_path: Path, text: str, expected: str) -> No
 
 def test_the_corpus_is_large_enough() -> None:
     assert len(PHRASES) >= 150 and sum(e == "(not ours)" for _, e in PHRASES) >= 20
+
+
+async def test_stop_through_the_pipeline_ends_a_ring(tmp_path: Path) -> None:
+    """ "Hey Jarvis, stop" while a timer rings: the built-in stop intent stops playback, and the
+    pipeline's stop reaches the ringer (the planner attaches itself)."""
+    from homeplm.config.schema import Settings
+    from homeplm.planner.service import Planner
+    from tests.fakes import make_pipeline
+
+    pipeline, *_ = make_pipeline()
+    planner = Planner(Settings(), tmp_path)
+    planner.ringer.timeout_s, planner.ringer.gap_s = 30.0, 0.05
+    planner.attach(pipeline)
+    ringing = asyncio.create_task(planner.ringer.ring(Item(1, "timer", name="rice", duration=720), 0.0))
+    await asyncio.sleep(0.1)
+    assert planner.ringer.current is not None
+    result = await pipeline.run_text("stop")
+    assert result.record.get("route") == "intent:stop"
+    await asyncio.wait_for(ringing, 2)  # ended by the stop, long before its 30 s timeout
+    assert planner.ringer.current is None
+    await planner.close()
