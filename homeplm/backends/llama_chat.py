@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from llama_cpp import Llama
+from llama_cpp import Llama, LlamaGrammar
 
 from homeplm.config.schema import LlmSettings
 from homeplm.core.errors import BrainError
@@ -105,6 +106,29 @@ class LlamaChat:
             except (ValueError, RuntimeError) as err:
                 raise BrainError(f"llama.cpp failed: {err}") from err
 
+    def complete_constrained(self, messages: Sequence[ChatMessage], grammar: str, *, max_tokens: int) -> str:
+        """The whole reply (not streamed), greedy, held to the GBNF `grammar`; blocking.
+
+        The grammar is checked once per distinct text (a small LRU): one that llama.cpp cannot parse
+        raises BrainError here instead of failing inside the sampler.
+        """
+        compiled = _checked_grammar(grammar)
+        kept, budget = self.fit(messages, max_tokens)
+        payload: list[Any] = [{"role": m.role, "content": m.content} for m in kept]
+        with self._lock:
+            try:
+                result: Any = self._llm.create_chat_completion(
+                    messages=payload,
+                    max_tokens=budget,
+                    temperature=0.0,
+                    repeat_penalty=1.0,  # the grammar may need to repeat a word of the prompt
+                    grammar=compiled,
+                    stream=False,
+                )
+            except (ValueError, RuntimeError) as err:
+                raise BrainError(f"llama.cpp failed: {err}") from err
+        return str(result["choices"][0]["message"].get("content") or "")
+
     def reset_cache(self) -> None:
         """Forget the evaluated prompt, so the next call starts cold (for the benchmark)."""
         with self._lock:
@@ -113,6 +137,22 @@ class LlamaChat:
     def close(self) -> None:
         with self._lock:
             self._llm.close()
+
+
+@functools.lru_cache(maxsize=16)
+def _checked_grammar(text: str) -> LlamaGrammar:
+    """`text` as a LlamaGrammar, parsed once by llama.cpp to prove it is valid (BrainError if not).
+
+    LlamaGrammar.from_string only keeps the text; llama.cpp parses it when a sampler is made, and a
+    grammar it cannot parse would leave no grammar sampler. No vocabulary is needed to parse it.
+    """
+    from llama_cpp import llama_sampler_free, llama_sampler_init_grammar
+
+    sampler = llama_sampler_init_grammar(None, text.encode("utf-8"), b"root")
+    if not sampler:
+        raise BrainError("llama.cpp cannot parse the grammar", code="bad_grammar")
+    llama_sampler_free(sampler)
+    return LlamaGrammar.from_string(text, verbose=False)
 
 
 def system_info() -> str:
