@@ -93,11 +93,20 @@ class PlugIns:
 
     intents: list[Any] = field(default_factory=list)
     asr_prompt: Callable[[], str | None] | None = None
+    # Routes between the fast intents and the language model, made once the model is loaded:
+    # factory(settings, chat) → a Route or None (the house's free phrasing).
+    routes: list[Callable[[Settings, Any], Any]] = field(default_factory=list)
 
 
-def build_brain(settings: Settings, chat: Any, memory: Any, intents: Sequence[Any] = ()) -> Router:
-    """The ordered routes: fast intents (built-in, then the plug-ins'), the expert (only if
-    configured), the local LLM."""
+def build_brain(
+    settings: Settings,
+    chat: Any,
+    memory: Any,
+    intents: Sequence[Any] = (),
+    route_factories: Sequence[Callable[[Settings, Any], Any]] = (),
+) -> Router:
+    """The ordered routes: fast intents (built-in, then the plug-ins'), the plug-ins' routes (free
+    phrasing about the house), the expert (only if configured), the local LLM."""
     from homeplm.brain.intents.router import make_builtin_intents
     from homeplm.brain.llm_route import LlmChatRoute
     from homeplm.memory.voice import VoiceMemory
@@ -107,6 +116,7 @@ def build_brain(settings: Settings, chat: Any, memory: Any, intents: Sequence[An
     for handler in intents:
         fast.register(handler)
     routes: list[Route] = [fast]
+    routes += [route for make in route_factories if (route := make(settings, chat)) is not None]
     if settings.expert.url:
         from homeplm.brain.expert import ExpertClient, ExpertRoute
 
@@ -136,7 +146,7 @@ def build_pipeline(
     plugins = plugins or PlugIns()
     brain = None
     if "llm" in parts:
-        brain = build_brain(settings, parts["llm"], parts.get("memory"), plugins.intents)
+        brain = build_brain(settings, parts["llm"], parts.get("memory"), plugins.intents, plugins.routes)
     tts = PhraseCache(parts["tts"]) if "tts" in parts else None
     components = Components(vad=shared_vad(parts), stt=parts.get("stt"), brain=brain, tts=tts)
     return Pipeline(components, settings, emit, sink, plugins.asr_prompt)

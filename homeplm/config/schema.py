@@ -248,6 +248,9 @@ class MqttSettings:
     aliases: tuple[str, ...] = ()
     # Floors or zones made of areas, for "all the lights upstairs": "upstairs = bedroom, bathroom".
     floors: tuple[str, ...] = ()
+    # When no fixed phrasing matches a request that names a known device ("it's too dark in the
+    # hall"), let the local model pick from the house's devices and their actions (a closed set).
+    free_phrasing: bool = True
     # Discovery or state payloads larger than this are ignored (bytes).
     max_payload_bytes: Annotated[int, Range(256, 1048576)] = 65536
     # YAML file of the household's own sentences (null: none); see configs/sentences.yaml.

@@ -76,7 +76,8 @@ class DeviceActions:
         else:
             pubs = self.publications(device, action, value)
             allowed = self.registry.publish_topics()
-            if not pubs or any(topic not in allowed for topic, _ in pubs):
+            own = f"{self.registry.settings.topic_prefix}/{self.registry.settings.node_id}/"
+            if not pubs or any(topic not in allowed or topic.startswith(own) for topic, _ in pubs):
                 _LOGGER.warning("refused %s on %s: topic not learned from discovery", action, device.id)
                 raise ActionRefused(f"I can't do that with the {device.name}.")
         for topic, payload in pubs:

@@ -224,8 +224,9 @@ class DeviceIntents:
     def _unknown(self, c: Command, action: str, comps: set[str], n: str) -> IntentMatch | None:
         """A command that names nothing the house has: said so, with what there is instead. A long
         "target" is a sentence, not a name: not ours to answer."""
-        if len(c.target.split()) > MAX_NAME_WORDS:
-            return None
+        first = c.target.split()[:1]
+        if len(c.target.split()) > MAX_NAME_WORDS or first in (["your"], ["yourself"], ["them"]):
+            return None  # a sentence, or "open your mind": not a name of a device
         slots = {
             "target": c.target,
             "area": c.area or "",
@@ -358,6 +359,11 @@ class DeviceIntents:
         word = {"brightness": "brighter" if way == "up" else "dimmer", "temperature": "warmer" if way == "up"
                 else "cooler"}.get(setting, "up" if way == "up" else "down")  # fmt: skip
         return IntentReply(f"Okay, the {what} {'is' if len(done) == 1 else 'are'} now {word}.")
+
+    def perform(self, ids: tuple[str, ...], action: str, value: str | None) -> IntentReply:
+        """Carry out `action` on the devices, asking first where it protects (free phrasing's picks
+        come here too, so the same rules hold)."""
+        return self._perform(ids, action, value, confirmed=False)
 
     def _perform(
         self, ids: tuple[str, ...], action: str, value: str | None, *, confirmed: bool

@@ -110,6 +110,8 @@ class DeviceRegistry:
             config = loads_json(msg.payload)
             if not isinstance(config, dict):
                 raise DiscoveryError("config is not a JSON object")
+            if _is_own(config, self.settings.node_id):
+                return  # homeplm's own entity under another topic: still not the house's
             device = parse_config(component, object_path, config)
         except ValueError as err:  # BadPayload and DiscoveryError are ValueErrors
             self._warn_once(msg.topic, f"bad discovery config: {preview(err)}")
@@ -250,6 +252,15 @@ _QUIETLY_IGNORED = frozenset({
     "scene", "siren", "image", "camera", "device_tracker", "valve", "water_heater", "humidifier",
     "lawn_mower",
 })  # fmt: skip
+
+
+def _is_own(config: dict[str, object], node_id: str) -> bool:
+    """A config whose device is homeplm's own (identifiers [node_id])."""
+    device = config.get("device", config.get("dev"))
+    if not isinstance(device, dict):
+        return False
+    ids = device.get("identifiers", device.get("ids"))
+    return ids == node_id or (isinstance(ids, list) and node_id in ids)
 
 
 def _pairs(lines: tuple[str, ...]) -> dict[str, str]:

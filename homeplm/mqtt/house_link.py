@@ -42,14 +42,17 @@ class HouseLink:
         """Custom sentences and device control after the built-in intents; the house's names for ASR."""
         from homeplm.assistant import PlugIns
         from homeplm.house import DeviceActions, DeviceIntents, SentenceIntents
+        from homeplm.house.free_route import make_route
 
         mqtt = self.settings.mqtt
+        devices = DeviceIntents(self.registry, DeviceActions(self.link, self.registry))
         return PlugIns(
             intents=[
                 SentenceIntents.from_settings(self.link, mqtt, on_event=self._publish_custom_event),
-                DeviceIntents(self.registry, DeviceActions(self.link, self.registry)),
+                devices,
             ],
             asr_prompt=self.asr_prompt,
+            routes=[lambda settings, chat: make_route(settings, chat, devices)],
         )
 
     def asr_prompt(self) -> str | None:
