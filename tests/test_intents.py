@@ -202,7 +202,6 @@ NEGATIVES = [
     "What's the tide?",
     "What's the data?",
     "What date is the party?",
-    "What day is Christmas this year?",
     "What was that noise?",
     "Is it time for dinner?",
     "Time flies when you're having fun.",
@@ -219,7 +218,6 @@ NEGATIVES = [
     "Forget everything.",
     "What's the weather like today?",
     "Tell me a joke.",
-    "What's twenty one plus ten?",
     "Set a timer for ten minutes.",
     "How do I make pancakes?",
     "Okay.",
@@ -296,7 +294,7 @@ async def test_memory_commands_are_delegated(route: IntentRoute, memory: FakeMem
 
 def test_without_memory_there_are_no_memory_commands() -> None:
     route = make_builtin_intents(None, clock=lambda: EVENING)
-    assert [h.name for h in route.handlers] == ["stop", "repeat", "time", "date"]
+    assert [h.name for h in route.handlers] == ["stop", "repeat", "time", "date", "everyday"]
     assert route.match("Remember that the car is in the garage.") is None
 
 

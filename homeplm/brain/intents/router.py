@@ -9,6 +9,7 @@ from datetime import datetime
 
 from homeplm.brain.intents.clock_intents import Clock, DateIntent, TimeIntent
 from homeplm.brain.intents.control_intents import RepeatIntent, StopIntent
+from homeplm.brain.intents.everyday import EverydayIntents
 from homeplm.brain.intents.memory_intents import MemoryCommands, MemoryIntent
 from homeplm.brain.intents.normalise import DEFAULT_NAMES, normalise
 from homeplm.brain.intents.types import IntentHandler, IntentMatch, IntentReply
@@ -132,8 +133,10 @@ def make_builtin_intents(
     clock: Clock = datetime.now,
     names: Iterable[str] = DEFAULT_NAMES,
 ) -> IntentRoute:
-    """The built-in intents: stop, repeat, time, date, and memory commands when a memory is given."""
+    """The built-in intents: stop, repeat, time, date, everyday facts (sums, conversions, dates,
+    spelling), and memory commands when a memory is given."""
     handlers: list[IntentHandler] = [StopIntent(), RepeatIntent(), TimeIntent(clock), DateIntent(clock)]
+    handlers.append(EverydayIntents(clock))
     if memory is not None:
         handlers.append(MemoryIntent(memory, names))
     return IntentRoute(handlers, names=names)
