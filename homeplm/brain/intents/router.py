@@ -83,6 +83,8 @@ class IntentRoute:
             if (heard := getattr(handler, "heard", None)) is not None:
                 heard()
         found = self.match(turn.text)
+        if found is None and (rest := after_wake_remnant(turn)) is not None:
+            found = self.match(rest)  # "Change our abyss, switch on the hall light": the wake word misheard
         if found is None:
             self._pending = None
             return None
@@ -123,9 +125,27 @@ class IntentRoute:
         if pending is not None and pending[0] == turn:
             return pending[1], pending[2]
         found = self.match(turn.text)  # reply without accepts (or for another turn): match afresh
+        if found is None and (rest := after_wake_remnant(turn)) is not None:
+            found = self.match(rest)
         if found is None:
             raise BrainError("the intent route was asked to reply to a turn it does not accept")
         return found
+
+
+# The wake word as a recogniser sometimes hears it ("Change our abyss", "Page Harvest", "A jar of
+# this") is left before the first comma when its fuzzy strip failed: at most this many words.
+MAX_REMNANT_WORDS = 4
+
+
+def after_wake_remnant(turn: Turn) -> str | None:
+    """A spoken turn's text after its first comma, when what comes before is short enough to be the
+    misheard wake word; the intents try it when the whole text matched nothing."""
+    if turn.source != "voice" or "," not in turn.text:
+        return None
+    head, _, rest = turn.text.partition(",")
+    if len(head.split()) > MAX_REMNANT_WORDS or len(rest.split()) < 2:
+        return None
+    return rest.strip()
 
 
 def make_builtin_intents(
