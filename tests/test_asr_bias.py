@@ -23,3 +23,21 @@ def test_biasing_with_the_house_names_helps_a_robotic_voice(real_parts) -> None:
         pytest.skip("espeak-ng is not installed")
     print(f"\ndevice names heard right: plain {accuracy['plain']:.0%}, biased {accuracy['biased']:.0%}")
     assert accuracy["biased"] >= accuracy["plain"] and accuracy["biased"] >= 0.8
+
+
+def test_the_house_is_prompted_as_commands_after_the_wake_phrase() -> None:
+    from homeplm.voice.asr_bias import command_prompt
+
+    prompt = command_prompt(
+        [
+            ("Kitchen Light", "light"),
+            ("Office Blind", "cover"),
+            ("Kitchen Light", "light"),
+            ("Hall", "sensor"),
+        ],
+        "hey jarvis",
+    )
+    assert prompt == "Hey Jarvis, turn on the Kitchen Light. Hey Jarvis, close the Office Blind."
+    many = command_prompt([(f"Lamp {i}", "light") for i in range(100)], "hey jarvis")
+    assert many is not None and len(many) <= MAX_PROMPT_CHARS
+    assert command_prompt([], "hey jarvis") is None

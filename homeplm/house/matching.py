@@ -243,6 +243,11 @@ def find(
         pool = [d for d in pool if area_score(area, d) >= AREA_THRESHOLD]
     if not pool or not query:
         return Found(tuple(pool), 0.9) if pool and area else None
+    said_kinds = [w for w in query.split() if w in TYPE_WORDS]
+    if said_kinds:  # "the bedroom blinds" is a blind: never the bedroom light, however alike they sound
+        pool = [d for d in pool if any(is_kind(d, w) or w in normalise(d.name).split() for w in said_kinds)]
+        if not pool:
+            return None
     kinds = [TYPE_WORDS.get(w) for w in query.split()]
     if all(kinds):  # only kind words: "the light", "the blind", "heating"
         kind = frozenset.intersection(*(k for k in kinds if k))

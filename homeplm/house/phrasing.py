@@ -104,6 +104,8 @@ def read(normalised: str, raw: str) -> Command | None:
         words = (groups.get("t") or "").split()
         every = bool(EVERY_WORDS & set(words)) or bool(groups.get("q") in ("any", "anything", "all"))
         every = every or bool(PLURAL_WORDS & set(re.findall(r"[a-z]+", raw.lower())))
+        if kind in ("set", "half") and words[:1] in (["on"], ["off"], ["up"], ["down"]):
+            words = words[1:]  # "turn on the bedroom blinds to 50 percent": the blinds, to 50
         target = " ".join(w for w in words if w not in EVERY_WORDS and w not in _ARTICLES)
         if kind == "step" and target in ("it", "") and area is None:
             target = ""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from homeplm.config.schema import Settings
 from homeplm.core.events import EventBus, PipelineEvent
-from homeplm.voice.asr_bias import bias_prompt
+from homeplm.voice.asr_bias import command_prompt
 
 if TYPE_CHECKING:
     from homeplm.assistant import PlugIns
@@ -56,8 +56,12 @@ class HouseLink:
         )
 
     def asr_prompt(self) -> str | None:
-        devices = self.registry.devices()
-        return bias_prompt((d.name for d in devices), (d.area or "" for d in devices))
+        """The house's names as commands after the wake phrase (see voice/asr_bias.py)."""
+        from homeplm.voice.wakephrase import phrases_for
+
+        phrases = phrases_for(self.settings.wake.models)
+        pairs = ((d.name, d.component) for d in self.registry.devices())
+        return command_prompt(pairs, phrases[0] if phrases else None)
 
     async def start(self, control: Any = None) -> None:
         """Connect (a broker that is down is retried in the background; voice keeps working)."""
