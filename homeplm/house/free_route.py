@@ -63,7 +63,6 @@ class FreePhrasingRoute:
             "action": pick.action,
             "value": pick.value,
         }
-        self.intents.heard()  # the pick may ask "are you sure?": the answer is the next utterance
         answer = self.intents.perform(pick.device_ids, pick.action, pick.value)
         yield answer.text
 

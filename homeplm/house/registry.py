@@ -157,10 +157,6 @@ class DeviceRegistry:
         if extra:
             device.aliases = (*device.aliases, *extra)
 
-    def areas(self) -> set[str]:
-        """The areas the devices are in, as discovery names them."""
-        return {d.area for d in self.devices() if d.area}
-
     def _remove(self, config_topic: str) -> None:
         device_id = self._by_config.pop(config_topic, None)
         device = self._devices.pop(device_id, None) if device_id else None

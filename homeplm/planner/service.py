@@ -20,7 +20,7 @@ from homeplm.planner.intents import PlannerIntents
 from homeplm.planner.lists import ListIntents
 from homeplm.planner.ringer import Ringer
 from homeplm.planner.scheduler import Scheduler
-from homeplm.planner.store import Item, PlannerStore
+from homeplm.planner.store import PlannerStore
 
 if TYPE_CHECKING:
     from homeplm.assistant import PlugIns
@@ -99,9 +99,6 @@ class Planner:
     async def close(self) -> None:
         await self.scheduler.stop()
         self.store.close()
-
-    def pending(self) -> list[Item]:
-        return self.store.items()
 
 
 def new_planner(settings: Settings, *, rings: bool = True) -> Planner | None:

@@ -154,9 +154,6 @@ class PlannerStore:
         found = [Item(**dict(row)) for row in rows]
         return sorted(found, key=lambda i: (i.due is None, i.due or 0.0, i.remaining or 0.0, i.id))
 
-    def get(self, item_id: int) -> Item | None:
-        return next((i for i in self.items() if i.id == item_id), None)
-
     # -- lists -------------------------------------------------------------------------------------
     def add_to_list(self, name: str, key: str, item: str, speaker: str = "") -> bool:
         """False when it was there already (one entry per item, whatever the plural)."""
