@@ -105,8 +105,10 @@ def build_brain(
     intents: Sequence[Any] = (),
     route_factories: Sequence[Callable[[Settings, Any], Any]] = (),
 ) -> Router:
-    """The ordered routes: fast intents (built-in, then the plug-ins'), the plug-ins' routes (free
+    """The ordered routes: fast intents (built-in, then the plug-ins'), questions about the household
+    (told facts or "I don't know"), the plug-ins' routes (free
     phrasing about the house), the expert (only if configured), the local LLM."""
+    from homeplm.brain.household import HouseholdRoute
     from homeplm.brain.intents.router import make_builtin_intents
     from homeplm.brain.llm_route import LlmChatRoute
     from homeplm.memory.voice import VoiceMemory
@@ -115,7 +117,7 @@ def build_brain(
     fast = make_builtin_intents(VoiceMemory(memory) if memory is not None else None)
     for handler in intents:
         fast.register(handler)
-    routes: list[Route] = [fast]
+    routes: list[Route] = [fast, HouseholdRoute(memory)]
     routes += [route for make in route_factories if (route := make(settings, chat)) is not None]
     if settings.expert.url:
         from homeplm.brain.expert import ExpertClient, ExpertRoute

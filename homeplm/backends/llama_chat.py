@@ -39,10 +39,14 @@ class LlamaChat:
                 n_threads_batch=settings.threads,
                 n_batch=min(512, settings.context_size),
                 seed=settings.seed,
+                chat_format=settings.chat_format,
                 verbose=False,  # also keeps llama.cpp's native log off stderr
             )
         except (ValueError, RuntimeError, OSError) as err:
             raise BrainError(f"Cannot load the language model {path}: {err}") from err
+        if settings.chat_format is None and (guess := _format_without_template(self._llm)):
+            self._llm.chat_format = guess
+            self._llm.chat_handler = None
         self._lock = threading.Lock()
         _LOGGER.info("Language model %s loaded (context %d)", self.name, self.context_size)
 
@@ -137,6 +141,18 @@ class LlamaChat:
     def close(self) -> None:
         with self._lock:
             self._llm.close()
+
+
+# Architectures whose GGUF files often come without a chat template: llama-cpp-python would fall
+# back to Llama 2's "[INST]" format, which these models never saw.
+_FORMATS = {"gemma": "gemma", "gemma2": "gemma", "gemma3": "gemma", "qwen2": "chatml"}
+
+
+def _format_without_template(llm: Any) -> str | None:
+    metadata = getattr(llm, "metadata", {}) or {}
+    if "tokenizer.chat_template" in metadata:
+        return None
+    return _FORMATS.get(str(metadata.get("general.architecture", "")))
 
 
 @functools.lru_cache(maxsize=16)

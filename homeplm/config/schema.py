@@ -109,10 +109,14 @@ class AsrSettings:
 
 @dataclass(frozen=True, slots=True)
 class LlmSettings:
-    # GGUF file (null: the shipped SmolLM2-135M-Instruct Q4_1).
+    # GGUF file (null: the shipped SmolLM2-135M-Instruct Q4_1; or a shipped one by name:
+    # smollm2-135m, gemma3-270m).
     """The local language model (a GGUF through llama.cpp) and how it generates."""
 
     model: str | None = None
+    # llama-cpp-python chat format (chatml, gemma, llama-3 …); null: the GGUF's own template, or
+    # one guessed from the model's architecture when the file has none.
+    chat_format: str | None = None
     context_size: Annotated[int, Range(256, 131072)] = 2048
     threads: Annotated[int, Range(1, 64)] = 2
     max_tokens: Annotated[int, Range(8, 4096)] = 96

