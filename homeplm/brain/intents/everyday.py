@@ -1,123 +1,135 @@
-"""Everyday facts answered exactly, without the language model: sums ("nine times seven", "15
-percent of 80", "square root of 81"), kitchen and travel conversions (cups, tablespoons, ounces,
-grams, pounds, °F/°C, miles/km), days until a date and the weekday of a date, and spelling a word.
+"""Everyday facts answered exactly, without the language model: sums ("what's 9 x 7", "15 percent of
+80", "a third of 90", "square root of 81"), kitchen and travel conversions (cups, spoons, ounces,
+grams, pounds, °F/°C, miles/km: everyday_units), days until a date and the weekday of a date
+(everyday_dates), and spelling a word.
 
-A 135M model gets about half of these wrong; arithmetic and unit tables do not.
+A 135M model gets about half of these wrong; arithmetic and unit tables do not. Every pattern is
+anchored at both ends, so a sentence that merely contains a number ("set the heating to 21 degrees",
+"add 5 minutes to the timer") is never taken from the intents after this one.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
-from datetime import date, datetime
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import ClassVar
 
-from homeplm.brain.intents.clock_intents import MONTHS, WEEKDAYS
+from homeplm.brain.intents import everyday_dates as dates
+from homeplm.brain.intents.everyday_units import (
+    CONVERT,
+    FRACTION,
+    NUM,
+    amount_value,
+    convert,
+    convert_slots,
+    is_rounded,
+    number,
+    said_value,
+    say_number,
+    tidy_amounts,
+)
+from homeplm.brain.intents.normalise import DEFAULT_NAMES, normalise
 from homeplm.brain.intents.types import IntentMatch, IntentReply
 from homeplm.core.stages import Turn
 
-_NUM = r"-?\d+(?:\.\d+)?"
+__all__ = ["EverydayIntents", "evaluate", "say_number", "spoken_symbols"]
+
 _OPS = {"plus": "+", "add": "+", "and": "+", "minus": "-", "less": "-", "take away": "-", "times": "*",
         "multiplied by": "*", "x": "*", "divided by": "/", "over": "/", "into": "*"}  # fmt: skip
+_SAID = {"+": "plus", "-": "minus", "*": "times", "/": "divided by"}
 _OP_WORDS = "|".join(sorted(map(re.escape, _OPS), key=len, reverse=True))
-_SUM = re.compile(
-    rf"^(?:what is |what's |whats |calculate |how much is |compute )?"
-    rf"(?P<expr>{_NUM}(?: (?:{_OP_WORDS}) {_NUM})+)$"
-)
-_PERCENT = re.compile(rf"^(?:what is |how much is |calculate )?(?P<p>{_NUM}) percent of (?P<n>{_NUM})$")
-_ROOT = re.compile(rf"^(?:what is |what's )?(?:the )?(?P<kind>square|cube) root of (?P<n>{_NUM})$")
-_POWER = re.compile(
-    rf"^(?:what is |what's )?(?P<n>{_NUM}) (?P<kind>squared|cubed|to the power of (?P<e>{_NUM}))$"
-)
-
-# Units: (dimension, factor to the base unit: ml, g, m; temperatures are special).
-_UNITS: dict[str, tuple[str, float]] = {
-    "milliliter": ("volume", 1.0), "ml": ("volume", 1.0), "liter": ("volume", 1000.0),
-    "litre": ("volume", 1000.0),
-    "cup": ("volume", 236.588), "tablespoon": ("volume", 14.7868), "tbsp": ("volume", 14.7868),
-    "teaspoon": ("volume", 4.92892), "tsp": ("volume", 4.92892), "fluid ounce": ("volume", 29.5735),
-    "pint": ("volume", 473.176), "quart": ("volume", 946.353), "gallon": ("volume", 3785.41),
-    "gram": ("mass", 1.0), "g": ("mass", 1.0), "kilogram": ("mass", 1000.0), "kilo": ("mass", 1000.0),
-    "kg": ("mass", 1000.0), "ounce": ("mass", 28.3495), "oz": ("mass", 28.3495), "pound": ("mass", 453.592),
-    "lb": ("mass", 453.592), "stone": ("mass", 6350.29),
-    "millimeter": ("length", 0.001), "centimeter": ("length", 0.01), "cm": ("length", 0.01),
-    "meter": ("length", 1.0),
-    "metre": ("length", 1.0), "kilometer": ("length", 1000.0), "kilometre": ("length", 1000.0),
-    "km": ("length", 1000.0),
-    "inch": ("length", 0.0254), "foot": ("length", 0.3048), "feet": ("length", 0.3048),
-    "yard": ("length", 0.9144),
-    "mile": ("length", 1609.344),
-    "celsius": ("temperature", 0.0), "centigrade": ("temperature", 0.0), "fahrenheit": ("temperature", 0.0),
-    "kelvin": ("temperature", 0.0),
-}  # fmt: skip
-_SPOKEN = {"ml": "milliliter", "tbsp": "tablespoon", "tsp": "teaspoon", "g": "gram", "kg": "kilogram",
-           "oz": "ounce", "lb": "pound", "cm": "centimeter", "km": "kilometer", "kilo": "kilogram",
-           "litre": "liter", "metre": "meter", "kilometre": "kilometer", "feet": "foot"}  # fmt: skip
-# Grams per US cup of what people measure by the cup (for "how many grams in a cup of flour").
-_DENSITY = {"flour": 125.0, "sugar": 200.0, "brown sugar": 220.0, "icing sugar": 120.0, "butter": 227.0,
-            "rice": 185.0, "water": 236.6, "milk": 245.0, "oats": 90.0, "honey": 340.0, "cocoa": 85.0,
-            "salt": 288.0, "oil": 218.0, "cream": 240.0, "yogurt": 245.0}  # fmt: skip
-_UNIT_WORDS = "|".join(sorted((re.escape(u) for u in _UNITS), key=len, reverse=True))
-_UNIT = rf"(?:degree |degrees )?(?P<{{g}}>{_UNIT_WORDS})s?"
-_AMOUNT = rf"(?P<n>{_NUM}|a|an|one|half a)"
-_CONVERT = [
-    re.compile(
-        rf"^how many {_UNIT.format(g='to')} (?:are |is )?(?:there )?in {_AMOUNT} {_UNIT.format(g='fr')}"
-        r"(?: of (?P<what>[a-z ]+))?$"
-    ),
-    re.compile(
-        rf"^(?:convert |what is |what's |how much is )?{_AMOUNT} {_UNIT.format(g='fr')}"
-        rf"(?: of (?P<what>[a-z ]+))? (?:in|to|into|as) {_UNIT.format(g='to')}$"
-    ),
+_ASK = r"(?:what is |how much is |calculate |compute |work out |what does |what do )?"
+_MONEY = r"(?: (?P<cur>dollars?|bucks|euros?|pounds|quid))?"
+_NOT_A_WORD = "it|that|this|out|them|me|something|anything|check|again|backwards|your|my"
+_WORD = rf"(?!(?:{_NOT_A_WORD})(?: |$))(?P<w>[a-z0-9]+)"
+_PCT = rf"(?P<p>{NUM}) percent"
+_POWERS = "second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
+_SOURCES: list[tuple[str, str]] = [
+    ("sum", rf"^{_ASK}(?P<expr>{NUM}(?: (?:{_OP_WORDS}) {NUM})+)(?: equal| equals| equal to| make)?$"),
+    # "add 45 and 37", "subtract 15 from 100", "multiply 6 by 7", "divide 10 by 4"
+    ("verbal", rf"^(?P<verb>add|subtract|take|multiply|divide) (?P<a>{NUM}) "
+               rf"(?P<how>and|to|from|away from|by) (?P<b>{NUM})$"),
+    ("percent", rf"^{_ASK}(?:a )?{_PCT} of (?P<n>{NUM}){_MONEY}$"),
+    ("percent", rf"^{_ASK}{_PCT} (?P<off>off) (?:of )?(?P<n>{NUM}){_MONEY}$"),
+    ("percent", rf"^{_ASK}(?P<n>{NUM}){_MONEY} (?P<off>plus|minus|less) {_PCT}$"),
+    ("percent", rf"^{_ASK}(?:a |the )?{_PCT} (?P<off>tip) (?:on|for) (?P<n>{NUM}){_MONEY}$"),
+    # "what percent of 80 is 20", "20 is what percentage of 80", "what percent is 20 of 80"
+    ("ratio", rf"^what (?:percent|percentage) of (?P<n>{NUM}) is (?P<x>{NUM})$"),
+    ("ratio", rf"^(?:what is )?(?P<x>{NUM}) (?:is what|as a) (?:percent|percentage) of (?P<n>{NUM})$"),
+    ("ratio", rf"^what (?:percent|percentage) is (?P<x>{NUM}) (?:of|out of) (?P<n>{NUM})$"),
+    ("fraction", rf"^{_ASK}(?P<f>{FRACTION}|double|twice|triple) (?:of )?(?P<n>{NUM}){_MONEY}$"),
+    ("root", rf"^{_ASK}(?:the )?(?P<kind>square|cube) root of (?P<n>{NUM})$"),
+    ("power", rf"^{_ASK}(?P<n>{NUM}) (?:(?P<kind>squared|cubed)|(?:raised )?to the (?:power of |power )?"
+              rf"(?P<e>{NUM})(?:st|nd|rd|th)?(?: power)?|(?:raised )?to the (?P<w>{_POWERS})(?: power)?)$"),
+    ("spell", r"^(?:how (?:do|do you|do i|would you|should i|to|does one|would i) spell|spell(?: out)?"
+              rf"|what is the (?:correct )?spelling (?:of|for)) (?:the word |the name )?{_WORD}$"),
+    ("spell", rf"^how (?:is|are|do you|do i) (?:the word )?{_WORD} (?:spelled|spelt|spell)$"),
 ]  # fmt: skip
-_HOLIDAYS = {"christmas": (12, 25), "christmas eve": (12, 24), "new year": (1, 1), "new years day": (1, 1),
-             "new years eve": (12, 31), "halloween": (10, 31), "valentines day": (2, 14),
-             "valentines": (2, 14), "boxing day": (12, 26)}  # fmt: skip
-_MONTH = "|".join(m.lower() for m in MONTHS)
-_DATE = (
-    rf"(?:the )?(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)? (?:of )?(?P<m1>{_MONTH})"
-    rf"|(?P<m2>{_MONTH}) (?:the )?(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?|(?P<h>{'|'.join(_HOLIDAYS)}))"
-)
-_UNTIL = re.compile(
-    rf"^how (?:many days?|long) (?:is it |are there |is there )?(?:left )?(?:until|till|to|before) {_DATE}$"
-)
-_WEEKDAY = re.compile(
-    rf"^what day (?:of the week )?(?:is|was|will be|falls on|is it on) {_DATE}(?: this year| next year)?$"
-)
-_SPELL = re.compile(
-    r"^(?:how (?:do|do you|to|would you) spell|spell|can you spell|what is the spelling of) (?:the word )?"
-    r"(?!it$|that$|this$|out$)(?P<w>[a-z][a-z'-]{0,30})$"
-)
+_PATTERNS = [(kind, re.compile(source)) for kind, source in _SOURCES]
+_PATTERNS += [("until", dates.UNTIL), ("since", dates.SINCE), ("weekday", dates.WEEKDAY)]
+_POWER_WORDS = {"second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+                "ninth": 9, "tenth": 10}  # fmt: skip
+_TOO_BIG = 1e15
+
+# The recogniser writes "20%", "3/4", "-40", "2 + 2", "350°F", "$80", "1,000"; the normal form drops
+# the symbols, so they become words first.
+_SYMBOLS = re.compile(r"[%+×÷*=/°$£€]|\d,\d{3}|-\s*\d")
+_REWRITES = [
+    (re.compile(r"(?<=\d),(?=\d{3}\b)"), ""),
+    (re.compile(r"(\d)\s*/\s*(?=\d)"), r"\1 over "),
+    (re.compile(r"\$\s*(?=\d)"), " dollars "),
+    (re.compile(r"£\s*(?=\d)"), " pounds "),
+    (re.compile(r"€\s*(?=\d)"), " euros "),
+    (re.compile(r"(?<=\d)\s*%"), " percent"),
+    (re.compile(r"°"), " degrees "),
+    (re.compile(r"(?:(?<=^)|(?<=[\s(]))-\s*(?=\d)|(?<=\d)\s*-\s*(?=\d)"), " minus "),
+    (re.compile(r"\+"), " plus "),
+    (re.compile(r"[×*]"), " times "),
+    (re.compile(r"÷"), " divided by "),
+    (re.compile(r"="), " "),
+]
+_MONEY_FIRST = re.compile(r"\b(dollars|pounds|euros) (\d+(?:\.\d+)?)")
+_POINT = re.compile(r"\b(\d+) point (\d+)((?: \d\b)*)")
 
 
-def _number(text: str) -> float:
-    return {"a": 1.0, "an": 1.0, "one": 1.0, "half a": 0.5}.get(text) or float(text)
+def spoken_symbols(text: str) -> str:
+    """ "what's 20% of $60" → "what's 20 percent of 60 dollars"; other text as it was."""
+    for pattern, words in _REWRITES:
+        text = pattern.sub(words, text)
+    return _MONEY_FIRST.sub(r"\2 \1", text)
 
 
-def say_number(value: float) -> str:
-    """63, 2.5, 0.33, 1,234 — as a voice would read it (never "63.0")."""
-    if math.isinf(value) or math.isnan(value):
-        return "not a number"
-    if value < 0:
-        return "minus " + say_number(-value)
-    if abs(value - round(value)) < 1e-9:
-        return f"{round(value):,}"
-    digits = 2 if abs(value) >= 1 else 3
-    return f"{value:,.{digits}f}".rstrip("0").rstrip(".")
+def _tidy(n: str) -> str:
+    """The everyday intents' own touches to the normal form: "3 point 1 4" → "3.14", "per cent",
+    "negative 5", "a cup and a half" → "1 and a half cup"."""
+    n = _POINT.sub(lambda m: f"{m[1]}.{m[2]}{m[3].replace(' ', '')}", n)
+    n = n.replace("per cent", "percent").replace("negative ", "minus ")
+    return tidy_amounts(n)
 
 
 def evaluate(expression: str) -> float:
     """ "3 plus 4 times 2" → 11: times and divided by first, as school taught. ZeroDivisionError."""
     tokens = expression.split()
-    numbers, ops = [float(tokens[0])], []
-    i = 1
+    i = 0
+
+    def operand() -> float:
+        nonlocal i
+        sign = 1.0
+        while tokens[i] == "minus":
+            sign, i = -sign, i + 1
+        i += 1
+        return sign * float(tokens[i - 1])
+
+    numbers, ops = [operand()], []
     while i < len(tokens):
         word = tokens[i]
-        if f"{word} {tokens[i + 1]}" in _OPS:
+        if i + 1 < len(tokens) and f"{word} {tokens[i + 1]}" in _OPS:
             word, i = f"{word} {tokens[i + 1]}", i + 1
+        i += 1
         ops.append(_OPS[word])
-        numbers.append(float(tokens[i + 1]))
-        i += 2
+        numbers.append(operand())
     total, terms = numbers[0], []
     for op, n in zip(ops, numbers[1:], strict=True):
         if op == "*":
@@ -130,154 +142,176 @@ def evaluate(expression: str) -> float:
     return sum(terms) + total
 
 
+def _said(expression: str) -> str:
+    """The sum as the house says it back: "9 x 7" → "9 times 7", "minus 5 plus 3"."""
+    words = f" {expression} "
+    for word in sorted(_OPS, key=len, reverse=True):
+        if word != "minus":
+            words = words.replace(f" {word} ", f" {_SAID[_OPS[word]]} ")
+    return " ".join(say_number(float(w)) if w[0].isdigit() else w for w in words.split())
+
+
+def _is(value: float, slots: Mapping[str, str] | None = None) -> str:
+    """ "is 63", "is about 3.33", "is 68 dollars": a number the house had to round says so."""
+    if abs(value) >= _TOO_BIG:
+        raise OverflowError
+    return f"is {'about ' if is_rounded(value, said_value(value)) else ''}{_money(value, slots or {})}"
+
+
+def _money(value: float, slots: Mapping[str, str]) -> str:
+    """ "80", or "80 dollars" when a currency was said."""
+    cur = slots.get("cur", "")
+    if not cur:
+        return say_number(value)
+    cur = {"dollar": "dollars", "euro": "euros", "quid": "pounds", "bucks": "dollars"}.get(cur, cur)
+    return f"{say_number(value)} {cur.removesuffix('s') if said_value(value) == 1 else cur}"
+
+
+def _fraction_words(f: str) -> tuple[float, str]:
+    """ "3 over 4" → (0.75, "3 quarters"); "a third" → (1/3, "a third"); "double" → (2, "double")."""
+    if f in ("double", "twice", "triple"):
+        return (3.0 if f == "triple" else 2.0), f
+    value = amount_value(f)
+    words = f.split()
+    if "over" in words:
+        top, bottom = number(words[: words.index("over")]), number(words[words.index("over") + 1 :])
+        names = {2: ("half", "halves"), 3: ("third", "thirds"), 4: ("quarter", "quarters"),
+                 5: ("fifth", "fifths"), 8: ("eighth", "eighths"), 10: ("tenth", "tenths")}  # fmt: skip
+        if bottom in names and top == int(top) and top > 0:
+            one, many = names[int(bottom)]
+            f = f"a {one}" if top == 1 else f"{int(top)} {many}"
+    return value, "half" if f in ("a half", "1 half") else f
+
+
 class EverydayIntents:
     """The "everyday" intent handler: sums, conversions, dates, spelling."""
 
     name = "everyday"
 
-    def __init__(self, clock: Callable[[], datetime] = datetime.now) -> None:
+    def __init__(
+        self, clock: Callable[[], datetime] = datetime.now, names: tuple[str, ...] = DEFAULT_NAMES
+    ) -> None:
         self.clock = clock
+        self.names = names
 
     def match(self, text: str, n: str) -> IntentMatch | None:
-        for kind, pattern in (("sum", _SUM), ("percent", _PERCENT), ("root", _ROOT), ("power", _POWER),
-                              ("until", _UNTIL), ("weekday", _WEEKDAY), ("spell", _SPELL)):  # fmt: skip
-            if (m := pattern.match(n)) is not None:
-                return IntentMatch(f"everyday.{kind}", {k: v for k, v in m.groupdict().items() if v}, 0.95, n)
-        for pattern in _CONVERT:
+        if _SYMBOLS.search(text):
+            n = normalise(spoken_symbols(text), self.names)
+        n = _tidy(n)
+        for kind, pattern in _PATTERNS:
             if (m := pattern.match(n)) is not None:
                 slots = {k: v for k, v in m.groupdict().items() if v}
-                return IntentMatch("everyday.convert", slots, 0.95, n)
+                if kind == "spell":  # the word as said: the normal form changed some
+                    if (word := _spelled(text, slots["w"])) is None:
+                        return None
+                    slots["w"] = word
+                return IntentMatch(f"everyday.{kind}", slots, 0.95, n)
+        for pattern in CONVERT:
+            if (m := pattern.match(n)) is not None and (found := convert_slots(m)) is not None:
+                return IntentMatch("everyday.convert", found, 0.95, n)
         return None
 
     async def handle(self, match: IntentMatch, turn: Turn) -> IntentReply:
-        slots, kind = match.slots, match.intent.removeprefix("everyday.")
+        kind = match.intent.removeprefix("everyday.")
         try:
-            return IntentReply(getattr(self, f"_{kind}")(slots, match.matched))
+            text = self._replies[kind](self, match.slots)
         except ZeroDivisionError:
-            return IntentReply("You can't divide by zero.")
+            text = "You can't divide by zero."
+        except OverflowError:
+            text = "That number is too big to say."
+        return IntentReply(text[:1].upper() + text[1:])
 
-    def _sum(self, slots: dict[str, str], said: str) -> str:
-        expression = slots["expr"]
-        spoken = expression.replace("-", "minus ") if expression.startswith("-") else expression
-        return f"{spoken} is {say_number(evaluate(expression))}."
+    def _sum(self, slots: Mapping[str, str]) -> str:
+        return f"{_said(slots['expr'])} {_is(evaluate(slots['expr']))}."
 
-    def _percent(self, slots: dict[str, str], said: str) -> str:
-        p, n = float(slots["p"]), float(slots["n"])
-        return f"{say_number(p)} percent of {say_number(n)} is {say_number(p * n / 100)}."
+    def _verbal(self, slots: Mapping[str, str]) -> str:
+        verb, how, a, b = slots["verb"], slots["how"], slots["a"], slots["b"]
+        allowed = {"add": ("and", "to"), "subtract": ("from",), "take": ("from", "away from"),
+                   "multiply": ("and", "by"), "divide": ("by",)}  # fmt: skip
+        if how not in allowed[verb]:
+            return "Say it like: what is 6 times 7."
+        expression = {"add": f"{a} plus {b}", "subtract": f"{b} minus {a}", "take": f"{b} minus {a}",
+                      "multiply": f"{a} times {b}", "divide": f"{a} divided by {b}"}[verb]  # fmt: skip
+        return self._sum({"expr": expression})
 
-    def _root(self, slots: dict[str, str], said: str) -> str:
-        n = float(slots["n"])
+    def _percent(self, slots: Mapping[str, str]) -> str:
+        p, n, how = number(slots["p"].split()), number(slots["n"].split()), slots.get("off", "")
+        pct, money = f"{say_number(p)} percent", _money(n, slots)
+        if how == "off":
+            return f"{pct} off {money} {_is(n * (100 - p) / 100, slots)}."
+        if how == "tip":
+            return f"a {pct} tip on {money} {_is(p * n / 100, slots)}."
+        if how:
+            value = n * (100 + (p if how == "plus" else -p)) / 100
+            return f"{money} {'plus' if how == 'plus' else 'minus'} {pct} {_is(value, slots)}."
+        return f"{pct} of {money} {_is(p * n / 100, slots)}."
+
+    def _ratio(self, slots: Mapping[str, str]) -> str:
+        x, n = number(slots["x"].split()), number(slots["n"].split())
+        value = x / n * 100
+        about = "about " if is_rounded(value, round(value, 1)) else ""
+        return f"{say_number(x)} is {about}{say_number(round(value, 1))} percent of {say_number(n)}."
+
+    def _fraction(self, slots: Mapping[str, str]) -> str:
+        value, words = _fraction_words(slots["f"])
+        of = "" if words in ("double", "twice", "triple") else " of"
+        n = number(slots["n"].split())
+        return f"{words}{of} {_money(n, slots)} {_is(value * n, slots)}."
+
+    def _root(self, slots: Mapping[str, str]) -> str:
+        n = number(slots["n"].split())
         if slots["kind"] == "square":
             if n < 0:
                 return "A negative number has no real square root."
-            return f"The square root of {say_number(n)} is {say_number(math.sqrt(n))}."
-        return f"The cube root of {say_number(n)} is {say_number(math.copysign(abs(n) ** (1 / 3), n))}."
+            return f"the square root of {say_number(n)} {_is(math.sqrt(n))}."
+        return f"the cube root of {say_number(n)} {_is(math.copysign(abs(n) ** (1 / 3), n))}."
 
-    def _power(self, slots: dict[str, str], said: str) -> str:
-        n = float(slots["n"])
-        e = 2.0 if slots["kind"] == "squared" else 3.0 if slots["kind"] == "cubed" else float(slots["e"])
-        if abs(e) > 100 or abs(n) > 1e6:
-            return "That number is too big to say."
-        return f"{say_number(n)} {slots['kind']} is {say_number(n**e)}."
-
-    def _convert(self, slots: dict[str, str], said: str) -> str:
-        amount = _number(slots["n"])
-        src, dst = slots["fr"], slots["to"]
-        (dim_from, f_from), (dim_to, f_to) = _UNITS[src], _UNITS[dst]
-        what = (slots.get("what") or "").strip()
-        if dim_from == "temperature" or dim_to == "temperature":
-            if dim_from != dim_to:
-                return f"I can't turn {_plural(src, 2)} into {_plural(dst, 2)}."
-            value = round(_temperature(amount, _SPOKEN.get(src, src), _SPOKEN.get(dst, dst)), 1)
-            said = f"{say_number(amount)} degrees {_name(src).capitalize()}"
-            return f"{said} is {say_number(value)} degrees {_name(dst).capitalize()}."
-        if dim_from != dim_to:
-            density = _DENSITY.get(what) or _DENSITY.get(what.removesuffix("s"))
-            if density is None or {dim_from, dim_to} != {"volume", "mass"}:
-                return "That depends on what it is: tell me, like 'how many grams in a cup of flour'."
-            grams_per_ml = density / _UNITS["cup"][1]
-            base = amount * f_from * (grams_per_ml if dim_from == "volume" else 1 / grams_per_ml)
-        else:
-            base = amount * f_from
-        value = base / f_to
-        of = f" of {what}" if what else ""
-        return f"{_amount(amount, src)}{of} is {_amount(value, dst)}."
-
-    def _until(self, slots: dict[str, str], said: str) -> str:
-        today = self.clock().date()
-        when, label = _date(slots, today)
-        if when is None:
-            return "I don't know that date."
-        if when < today:
-            when = when.replace(year=when.year + 1)
-        days = (when - today).days
-        if days == 0:
-            return f"{label} is today!"
-        return f"{days} day{'s' if days != 1 else ''} until {label}, on {WEEKDAYS[when.weekday()]}."
-
-    def _weekday(self, slots: dict[str, str], said: str) -> str:
-        today = self.clock().date()
-        when, label = _date(slots, today)
-        if when is None:
-            return "I don't know that date."
-        if "next year" in said:
-            when = when.replace(year=when.year + 1)
-        tense = "is" if when >= today else "was"
-        return (
-            f"{label} {tense} a {WEEKDAYS[when.weekday()]} this year."
-            if "next year" not in said
-            else f"{label} is a {WEEKDAYS[when.weekday()]} next year."
+    def _power(self, slots: Mapping[str, str]) -> str:
+        n = number(slots["n"].split())
+        kind = slots.get("kind", "")
+        e = {"squared": 2.0, "cubed": 3.0}.get(kind) or float(
+            _POWER_WORDS[slots["w"]] if "w" in slots else number(slots["e"].split())
         )
+        if abs(e) > 100 or abs(n) > 1e6:
+            raise OverflowError
+        if n < 0 and e != int(e):
+            return "That has no real answer."
+        said = kind or f"to the power of {say_number(e)}"
+        return f"{say_number(n)} {said} {_is(n**e)}."
 
-    def _spell(self, slots: dict[str, str], said: str) -> str:
-        word = slots["w"].strip()
+    def _convert(self, slots: Mapping[str, str]) -> str:
+        return convert(slots)
+
+    def _until(self, slots: Mapping[str, str]) -> str:
+        return dates.until(slots, self.clock().date())
+
+    def _since(self, slots: Mapping[str, str]) -> str:
+        return dates.since(slots, self.clock().date())
+
+    def _weekday(self, slots: Mapping[str, str]) -> str:
+        return dates.weekday(slots, self.clock().date())
+
+    def _spell(self, slots: Mapping[str, str]) -> str:
+        word = slots["w"]
         letters = "-".join(c.upper() for c in word if c.isalpha())
-        return f"{word.capitalize()}: {letters}."
+        said = word.upper() if len(word) <= 3 and not set(word) & set("aeiouy") else word.capitalize()
+        return f"{said}: {letters}."  # "TV: T-V.", "Rhythm: R-H-Y-T-H-M."
+
+    _replies: ClassVar[dict[str, Callable[[EverydayIntents, Mapping[str, str]], str]]] = {
+        "sum": _sum, "verbal": _verbal, "percent": _percent, "ratio": _ratio, "fraction": _fraction,
+        "root": _root, "power": _power, "convert": _convert, "until": _until, "since": _since,
+        "weekday": _weekday, "spell": _spell,
+    }  # fmt: skip
 
 
-def _temperature(value: float, src: str, dst: str) -> float:
-    celsius = {
-        "celsius": value,
-        "centigrade": value,
-        "fahrenheit": (value - 32) * 5 / 9,
-        "kelvin": value - 273.15,
-    }[src]
-    return {
-        "celsius": celsius,
-        "centigrade": celsius,
-        "fahrenheit": celsius * 9 / 5 + 32,
-        "kelvin": celsius + 273.15,
-    }[dst]
+_RAW_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 
 
-def _name(unit: str) -> str:
-    return _SPOKEN.get(unit, unit)
-
-
-def _plural(unit: str, n: float) -> str:
-    name = _name(unit)
-    if n == 1:
-        return name
-    return {"foot": "feet", "inch": "inches", "fluid ounce": "fluid ounces"}.get(name, name + "s")
-
-
-def _amount(value: float, unit: str) -> str:
-    if value == 0.5:
-        return f"half a {_name(unit)}"
-    rounded = round(value) if value >= 100 else round(value, 1) if value >= 10 else round(value, 2)
-    about = "about " if abs(rounded - value) > 1e-4 * max(1.0, abs(value)) else ""
-    return f"{about}{say_number(rounded)} {_plural(unit, rounded)}"
-
-
-def _date(slots: dict[str, str], today: date) -> tuple[date | None, str]:
-    if "h" in slots:
-        month, day = _HOLIDAYS[slots["h"]]
-        label = slots["h"].title().replace("Valentines", "Valentine's").replace("Years", "Year's")
-    else:
-        month = MONTHS.index((slots.get("m1") or slots.get("m2") or "").capitalize()) + 1
-        day = int(slots.get("d1") or slots.get("d2") or 0)
-        label = f"{MONTHS[month - 1]} {day}"
-    try:
-        return date(today.year, month, day), label
-    except ValueError:
-        return None, label
+def _spelled(text: str, word: str) -> str | None:
+    """The word to spell as it was said: the normal form changed some ("lamps" → "light", "tv" →
+    "television", "seventeen" → "17"); None when no single word of the text is it."""
+    said = [w for w in _RAW_WORD.findall(text.lower().replace("’", "'")) if "'" not in w]
+    for candidate in reversed(said):
+        if candidate == word or normalise(candidate, ()) == word:
+            return candidate
+    return None

@@ -156,7 +156,7 @@ def make_builtin_intents(
     """The built-in intents: stop, repeat, time, date, everyday facts (sums, conversions, dates,
     spelling), and memory commands when a memory is given."""
     handlers: list[IntentHandler] = [StopIntent(), RepeatIntent(), TimeIntent(clock), DateIntent(clock)]
-    handlers.append(EverydayIntents(clock))
+    handlers.append(EverydayIntents(clock, tuple(names)))
     if memory is not None:
         handlers.append(MemoryIntent(memory, names))
     return IntentRoute(handlers, names=names)
