@@ -26,7 +26,7 @@ def test_biasing_with_the_house_names_helps_a_robotic_voice(real_parts) -> None:
 
 
 def test_the_house_is_prompted_as_commands_after_the_wake_phrase() -> None:
-    from homeplm.voice.asr_bias import command_prompt
+    from homeplm.voice.asr_bias import PROMPT_CHARS, command_prompt
 
     prompt = command_prompt(
         [
@@ -34,10 +34,18 @@ def test_the_house_is_prompted_as_commands_after_the_wake_phrase() -> None:
             ("Office Blind", "cover"),
             ("Kitchen Light", "light"),
             ("Hall", "sensor"),
+            ("Desk Lamp", "light"),
+            ("Thermostat", "climate"),
         ],
         "hey jarvis",
+        ["Kitchen", "Office"],
     )
-    assert prompt == "Hey Jarvis, turn on the Kitchen Light. Hey Jarvis, close the Office Blind."
+    assert prompt == (
+        "Hey Jarvis, turn on the Desk Lamp. Switch off the Kitchen Light. Close the Office Blind. "
+        "Set the Thermostat to 21 degrees. Turn the heating off. Turn on the lights in the Kitchen. "
+        "Hey Jarvis, switch off the lights in the Office."
+    )
     many = command_prompt([(f"Lamp {i}", "light") for i in range(100)], "hey jarvis")
-    assert many is not None and len(many) <= MAX_PROMPT_CHARS
+    assert many is not None and len(many) <= PROMPT_CHARS and many.count("Hey Jarvis") == 2
     assert command_prompt([], "hey jarvis") is None
+    assert command_prompt([("Kettle", "switch")], None) == "Turn on the Kettle."

@@ -31,26 +31,53 @@ def bias_prompt(names: Iterable[str], areas: Iterable[str] = ()) -> str | None:
     return prompt or None
 
 
-# What one says to each kind of device, so the prompt sounds like the commands that will come.
-_VERB = {
-    "light": "turn on the", "switch": "turn on the", "fan": "turn on the", "cover": "close the",
-    "lock": "lock the", "climate": "set the", "alarm_control_panel": "arm the", "scene": "turn on",
-}  # fmt: skip
+# What one says to each kind of device, varied (a prompt of only "turn on the …" made Whisper write
+# "turn on the" over "set the" and "close the"), so the prompt sounds like the commands that come.
+_SAID = {
+    "light": ("turn on the {}", "switch off the {}", "dim the {} to 40%", "turn the {} off"),
+    "switch": ("turn on the {}", "switch off the {}", "start the {}"),
+    "fan": ("turn on the {}", "set the {} to 50%"),
+    "cover": ("close the {}", "open the {}", "set the {} to 50%"),
+    "lock": ("lock the {}",),
+    "climate": ("set the {} to 21 degrees. Turn the heating off",),
+    "alarm_control_panel": ("arm the {}",),
+    "scene": ("turn on {}",),
+}
+PROMPT_CHARS = 600  # about 130 tokens, within Whisper's 224 for a prompt
 
 
-def command_prompt(devices: Iterable[tuple[str, str]], wake_phrase: str | None) -> str | None:
-    """'Hey Jarvis, turn on the Kitchen Light. Hey Jarvis, close the Office Blind.' from (name,
-    component) pairs, at most MAX_PROMPT_CHARS; None when there is nothing to say."""
+def command_prompt(
+    devices: Iterable[tuple[str, str]], wake_phrase: str | None, areas: Iterable[str] = ()
+) -> str | None:
+    """'Hey Jarvis, turn on the Kitchen Light. Close the Office Blind. … Hey Jarvis, switch off the
+    lights in the Kitchen.' from (name, component) pairs and the areas, at most PROMPT_CHARS; None
+    when there is nothing to say. The wake phrase opens and closes it (the pre-roll carries it)."""
     lead = f"{wake_phrase.title()}, " if wake_phrase else ""
-    prompt = ""
+    said: dict[str, int] = {}
+    sentences: list[str] = []
     seen: set[str] = set()
     for name, component in sorted(devices):
-        verb = _VERB.get(component)
-        if verb is None or not name.strip() or name.lower() in seen:
+        templates = _SAID.get(component)
+        if templates is None or not name.strip() or name.lower() in seen:
             continue
         seen.add(name.lower())
-        sentence = f"{lead}{verb} {name.strip()}."
-        if len(prompt) + len(sentence) + 1 > MAX_PROMPT_CHARS:
+        turn = said.get(component, 0)
+        said[component] = turn + 1
+        sentences.append(templates[turn % len(templates)].format(name.strip()))
+    if not sentences:
+        return None
+    rooms = [area.strip() for area in dict.fromkeys(areas) if area.strip()]
+    sentences += [
+        f"{('turn on', 'switch off')[i % 2]} the lights in the {room}" for i, room in enumerate(rooms)
+    ]
+    budget = PROMPT_CHARS - 2 * len(lead)
+    kept: list[str] = []
+    for sentence in sentences:
+        if sum(len(k) + 2 for k in kept) + len(sentence) + 2 > budget:
             break
-        prompt = f"{prompt} {sentence}".strip()
-    return prompt or None
+        kept.append(sentence)
+    said_last = len(kept) - 1
+    return " ".join(
+        f"{lead}{text}." if i in (0, said_last) and lead else f"{text[:1].upper()}{text[1:]}."
+        for i, text in enumerate(kept)
+    )
