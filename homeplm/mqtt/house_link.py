@@ -43,6 +43,7 @@ class HouseLink:
         from homeplm.assistant import PlugIns
         from homeplm.house import DeviceActions, DeviceIntents, SentenceIntents
         from homeplm.house.free_route import make_route
+        from homeplm.house.home_facts import HomeFacts
 
         mqtt = self.settings.mqtt
         devices = DeviceIntents(self.registry, DeviceActions(self.link, self.registry))
@@ -50,6 +51,7 @@ class HouseLink:
             intents=[
                 SentenceIntents.from_settings(self.link, mqtt, on_event=self._publish_custom_event),
                 devices,
+                HomeFacts.from_settings(self.registry, self.settings),
             ],
             asr_prompt=self.asr_prompt,
             routes=[lambda settings, chat: make_route(settings, chat, devices)],
@@ -60,8 +62,10 @@ class HouseLink:
         from homeplm.voice.wakephrase import phrases_for
 
         phrases = phrases_for(self.settings.wake.models)
-        pairs = ((d.name, d.component) for d in self.registry.devices())
-        return command_prompt(pairs, phrases[0] if phrases else None)
+        devices = self.registry.devices()
+        pairs = [(d.name, d.component) for d in devices]
+        areas = sorted({d.area for d in devices if d.area and d.component == "light"})
+        return command_prompt(pairs, phrases[0] if phrases else None, areas)
 
     async def start(self, control: Any = None) -> None:
         """Connect (a broker that is down is retried in the background; voice keeps working)."""
