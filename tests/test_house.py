@@ -513,11 +513,19 @@ def test_homeplms_own_entities_are_not_house_devices(house, caplog: pytest.LogCa
 
 async def test_a_misheard_wake_word_before_the_command_is_passed_over(house) -> None:
     """Whisper hears "Hey Jarvis" from a robotic voice as "Change our abyss," or "Page Harvest,": a
-    spoken turn whose whole text matches nothing is tried again after its first comma."""
+    spoken turn whose whole text matches nothing is tried again after its first comma or full stop."""
     link, _, _, route, _ = house
-    for heard in ("Change our abyss, turn on the kitchen light.", "Page Harvest, turn on the kitchen light."):
+    for heard in (
+        "Change our abyss, turn on the kitchen light.",
+        "Page Harvest, turn on the kitchen light.",
+        "Change out of this. Turn on the kitchen light.",
+    ):
         turn = Turn(heard, source="voice")
         assert route.accepts(turn) is not None, heard
         assert "".join([t async for t in route.reply(turn)]) == "Okay, turning on the Kitchen Light."
     assert route.accepts(Turn("Change our abyss, turn on the kitchen light.", source="cli")) is None  # typed
     assert route.accepts(Turn("Tell me a story, about the kitchen light", source="voice")) is None
+    assert (
+        route.accepts(Turn("I was told that you know. A story about the kitchen light", source="voice"))
+        is None
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -133,16 +134,18 @@ class IntentRoute:
 
 
 # The wake word as a recogniser sometimes hears it ("Change our abyss", "Page Harvest", "A jar of
-# this") is left before the first comma when its fuzzy strip failed: at most this many words.
+# this") is left before the first comma or full stop when its fuzzy strip failed: at most this many
+# words.
 MAX_REMNANT_WORDS = 4
+_FIRST_BREAK = re.compile(r"[,.!?]\s")
 
 
 def after_wake_remnant(turn: Turn) -> str | None:
-    """A spoken turn's text after its first comma, when what comes before is short enough to be the
-    misheard wake word; the intents try it when the whole text matched nothing."""
-    if turn.source != "voice" or "," not in turn.text:
+    """A spoken turn's text after its first comma or full stop, when what comes before is short
+    enough to be the misheard wake word; the intents try it when the whole text matched nothing."""
+    if turn.source != "voice" or not (found := _FIRST_BREAK.search(turn.text)):
         return None
-    head, _, rest = turn.text.partition(",")
+    head, rest = turn.text[: found.start()], turn.text[found.end() :]
     if len(head.split()) > MAX_REMNANT_WORDS or len(rest.split()) < 2:
         return None
     return rest.strip()
