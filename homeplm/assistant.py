@@ -124,7 +124,7 @@ def build_brain(
 
         routes.append(ExpertRoute(ExpertClient(settings.expert), settings.expert, local))
     routes.append(local)
-    return Router(routes, memory=memory)
+    return Router(routes, memory=memory, max_sentences=settings.assistant.max_sentences)
 
 
 def shared_vad(parts: dict[str, Any]) -> Any:

@@ -21,6 +21,9 @@ _LOGGER = logging.getLogger(__name__)
 # counted generously so the real prompt never exceeds the estimate.
 MESSAGE_OVERHEAD_TOKENS = 8
 REPLY_HEADER_TOKENS = 8  # the generation prompt ("<|im_start|>assistant\n") and a BOS
+# A reply ends here: chat-template markers written out as text, and a tiny model going on to write
+# the next turn itself (brain/hygiene.py drops what still gets through).
+STOP_SEQUENCES = ("<|im_end|>", "<|im_start|>", "<end_of_turn>", "<|eot_id|>", "\nUser:", "\nQuestion:")
 
 
 class LlamaChat:
@@ -101,6 +104,7 @@ class LlamaChat:
                     temperature=settings.temperature,
                     top_p=settings.top_p,
                     repeat_penalty=settings.repeat_penalty,
+                    stop=list(STOP_SEQUENCES),
                     stream=True,
                 )
                 for chunk in stream:

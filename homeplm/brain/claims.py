@@ -1,9 +1,10 @@
 """Only the code that publishes may say that something was done.
 
 A language model asked "start the dishwasher" (when no intent matched) happily answers "Sure, the
-dishwasher is running now" — nothing was published. Its replies pass through `ClaimFilter`: each
-sentence is held until complete, and one that claims a device action or a changed state is replaced
-by an honest line. The count of what it caught goes into the turn's route record.
+dishwasher is running now" — nothing was published. Its replies are checked clause by clause (the
+Router's hygiene.SpokenReply does it, or `ClaimFilter` alone): each clause is held until complete,
+and one that claims a device action or a changed state is replaced by an honest line. The count of
+what it caught goes into the turn's route record.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ _ACT = (
     r"turn(?:ed|ing)?|switch(?:ed|ing)?|start(?:ed|ing)?|stopp(?:ed|ing)|stop|unlock(?:ed|ing)?|"
     r"lock(?:ed|ing)?|open(?:ed|ing)?|clos(?:ed|ing)|close|set(?:ting)?|dimm(?:ed|ing)|dim|"
     r"activat(?:ed|ing)|activate|disarm(?:ed|ing)?|arm(?:ed|ing)?|adjust(?:ed|ing)?|rais(?:ed|ing)|raise|"
-    r"lower(?:ed|ing)?|brighten(?:ed|ing)?|run(?:ning)?|shut(?:ting)?|put(?:ting)?"
+    r"lower(?:ed|ing)?|brighten(?:ed|ing)?|shut(?:ting)?|put(?:ting)?|"
+    # "I run privately in your home" says where the assistant runs, not that it ran something.
+    r"run(?:ning)?(?!\s+(?:privately|locally|offline|entirely|only|on\b|in\b|inside\b))"
 )
 _STATES = r"on|off|open|opened|closed|locked|unlocked|running|armed|disarmed|started|stopped|dimmed"
 _CLAIMS = re.compile(

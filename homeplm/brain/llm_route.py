@@ -78,6 +78,15 @@ class LlmChatRoute:
     def new_conversation(self) -> None:
         self._history.clear()
 
+    def said(self, question: str, spoken: str) -> None:
+        """The reply as it was spoken (filtered): the history keeps that, so a read-back prompt or a
+        ramble does not prime the next answer."""
+        if self._history and self._history[-1][0] == question:
+            if spoken:
+                self._history[-1] = (question, spoken)
+            else:
+                self._history.pop()
+
     def accepts(self, turn: Turn) -> RouteDecision:
         return RouteDecision(self.name, f"general question for the local model {self.model.name}")
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from homeplm.brain.claims import ClaimFilter
+from homeplm.brain.hygiene import DEFAULT_MAX_SENTENCES, SpokenReply
 from homeplm.core.errors import BrainError
 from homeplm.core.stages import Turn
 
@@ -49,13 +49,29 @@ class Route(Protocol):
 
 
 class Router:
-    """Asks each route in order; the first to accept answers. Implements the Brain protocol."""
+    """Asks each route in order; the first to accept answers. Implements the Brain protocol.
 
-    def __init__(self, routes: Sequence[Route], memory: HouseholdMemory | None = None) -> None:
+    A model's words (every route but the fast intents) pass `SpokenReply` (hygiene.py): no system
+    prompt read back, no "as an AI", no claimed action, no markdown or emoji, at most
+    `max_sentences` sentences (`assistant.max_sentences`; a route may carry its own `max_sentences`).
+    """
+
+    def __init__(
+        self,
+        routes: Sequence[Route],
+        memory: HouseholdMemory | None = None,
+        *,
+        max_sentences: int = DEFAULT_MAX_SENTENCES,
+    ) -> None:
         if not routes:
             raise ValueError("a router needs at least one route")
         self.routes = list(routes)
         self.memory = memory
+        self.max_sentences = max_sentences
+        # The system prompts the routes give their models: a reply must not read them back.
+        self._prompts = tuple(
+            p for r in self.routes if isinstance(p := getattr(r, "system_prompt", None), str)
+        )
         self.last_decision: RouteDecision | None = None
         self.last_reply = ""
         self._writes: set[asyncio.Task[None]] = set()
@@ -78,19 +94,27 @@ class Router:
         turn.record.update(route=decision.route, reason=decision.reason, details=decision.details)
         _LOGGER.debug("route %s: %s", decision.route, decision.reason)
         parts: list[str] = []
-        # A model's words pass a claim filter: only code that publishes says something was done.
-        claims = None if decision.route.startswith("intent:") else ClaimFilter()
+        # A model's words are made fit to be spoken; only code that publishes says something was done.
+        spoken = None
+        if not decision.route.startswith("intent:"):
+            limit = getattr(route, "max_sentences", self.max_sentences)
+            spoken = SpokenReply(
+                turn.text, self._prompts, limit if isinstance(limit, int) else self.max_sentences
+            )
+        # Once `spoken.done`, the rest is still read and dropped, not cut off: the local route keeps
+        # its conversation history only when its stream ends.
         async for delta in route.reply(turn, decision):
-            for text in claims.push(delta) if claims is not None else (delta,):
+            for text in spoken.push(delta) if spoken is not None else (delta,):
                 parts.append(text)
                 yield text
-        for text in claims.flush() if claims is not None else ():
-            parts.append(text)
-            yield text
-        if claims is not None and claims.caught:
-            decision.details["claims_caught"] = claims.caught
-            _LOGGER.info("replaced %d sentence(s) that claimed an action nobody carried out", claims.caught)
+        if spoken is not None:
+            for text in spoken.flush():
+                parts.append(text)
+                yield text
+            self._record(spoken, decision)
         self.last_reply = "".join(parts).strip()
+        if spoken is not None and (said := getattr(route, "said", None)) is not None:
+            said(turn.text, self.last_reply)  # its history keeps what was spoken, not the raw words
         if self.last_reply:
             for other in self.routes:  # "repeat that" needs to know what was said, by any route
                 if hasattr(other, "remember_reply"):
@@ -100,6 +124,19 @@ class Router:
             task = asyncio.create_task(self._remember(turn, decision, self.last_reply))
             self._writes.add(task)
             task.add_done_callback(self._writes.discard)
+
+    @staticmethod
+    def _record(spoken: SpokenReply, decision: RouteDecision) -> None:
+        """What the filter caught goes into the turn's route record; counts only at INFO."""
+        if spoken.claims_caught:
+            decision.details["claims_caught"] = spoken.claims_caught
+            _LOGGER.info(
+                "replaced %d sentence(s) that claimed an action nobody carried out", spoken.claims_caught
+            )
+        if spoken.caught:
+            decision.details["hygiene"] = dict(spoken.caught)
+            _LOGGER.info("reply hygiene: %s", ", ".join(f"{k}={n}" for k, n in sorted(spoken.caught.items())))
+            _LOGGER.debug("left unsaid: %s", spoken.dropped)
 
     async def flush(self) -> None:
         """Wait for the memory writes still under way (tests, shutdown)."""

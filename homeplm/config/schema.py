@@ -145,6 +145,8 @@ class AssistantSettings:
         "Answer in one or two short, friendly sentences that sound natural when spoken aloud. "
         "Do not use lists, markdown or emoji."
     )
+    # Sentences a language model's answer may have when spoken (the rest is left unsaid).
+    max_sentences: Annotated[int, Range(1, 10)] = 2
 
 
 @dataclass(frozen=True, slots=True)
