@@ -111,7 +111,17 @@ async def test_expert_is_not_used_unless_asked_or_auto() -> None:
     assert router.last_decision.route == "llm"  # type: ignore[union-attr]
     auto, _ = make_router(f"http://127.0.0.1:{free_port()}/v1", use="auto")
     assert auto.decide(Turn("explain how a heat pump works"))[1].route == "expert"
-    assert auto.decide(Turn("what time is it"))[1].route == "llm"
+    assert auto.decide(Turn("what time is it"))[1].route == "expert"  # no intents in this router
+    for small_talk in ("how are you?", "good morning", "tell me a joke", "what's your name?", "thank you"):
+        assert auto.decide(Turn(small_talk))[1].route == "llm", small_talk
+    for knowledge in (
+        "What is the capital of Australia?",
+        "how do you say thank you in Spanish",
+        "How many legs does a spider have?",
+        "who wrote Romeo and Juliet",
+        "is a tomato a fruit?",
+    ):
+        assert auto.decide(Turn(knowledge))[1].route == "expert", knowledge
 
 
 def test_mask_personal_only_masks_what_memory_holds() -> None:

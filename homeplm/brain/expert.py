@@ -27,11 +27,41 @@ _ASKED = re.compile(
     r"(?:model|brain|one|computer)\W*(?:to\s+|about\s+|whether\s+|if\s+)?(?P<question>.+)$",
     re.IGNORECASE,
 )
+# With `use: auto`, what goes to the expert: what a 135M model cannot be trusted with — knowledge
+# (who, what, when, where, how many, how do you say …), explanations, plans and writing, and long
+# questions. Small talk stays on the box. (Household questions never get here: the household route
+# answers them first, from told facts only.)
 _HARD = re.compile(
-    r"\b(explain|why does|why do|why is|how does|how do i|compare|difference between|write|plan|"
-    r"summari[sz]e|recipe|translate|step by step|pros and cons)\b",
+    r"\b(explain|why does|why do|why is|why are|how does|how do i|compare|difference between|write|plan|"
+    r"summari[sz]e|recipe|translate|step by step|pros and cons|how do you say|what does .+ mean)\b",
     re.IGNORECASE,
 )
+_KNOWLEDGE = re.compile(
+    r"^\W*(?:(?:and|so|okay|ok|hey|please)\W+)*(?:who|what|when|where|which|tell me about|is|are|was|"
+    r"were|did|does|do|can|could|how (?:many|much|far|long|old|big|tall|fast|deep|hot|cold|heavy))\b",
+    re.IGNORECASE,
+)
+_SMALL_TALK = re.compile(
+    r"^\W*(?:how are you|how's it going|what'?s up|who are you|what'?s your name|what is your name|"
+    r"what can you do|are you (?:there|listening|awake|ok|okay)|can you hear me|do you like|"
+    r"what do you think|thank|good (?:morning|night|evening|afternoon)|hello|hi\b|tell me a joke)",
+    re.IGNORECASE,
+)
+
+
+def too_hard(text: str) -> str | None:
+    """Why the small model should not answer `text` alone (None: it may)."""
+    if _SMALL_TALK.match(text):
+        return None
+    if _HARD.search(text):
+        return "asks for an explanation, a translation or writing"
+    if len(text.split()) > 20:
+        return "a long question"
+    if _KNOWLEDGE.match(text):
+        return "asks for knowledge a small model often gets wrong"
+    return None
+
+
 _NUMBER = re.compile(r"\d[\d .:/-]*\d|\d")
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
 # Capitalised words that are not names (sentence starts, days, months).
@@ -188,6 +218,7 @@ class ExpertRoute:
     question looks too hard for the small model; falls back to the local route."""
 
     name = "expert"
+    max_sentences = 4  # a bigger model may say a little more (the spoken-reply filter's cap)
 
     def __init__(self, client: ExpertClient, settings: ExpertSettings, local: LlmChatRoute) -> None:
         self.client = client
@@ -200,8 +231,10 @@ class ExpertRoute:
     def accepts(self, turn: Turn) -> RouteDecision | None:
         if match := _ASKED.match(turn.text):
             return RouteDecision(self.name, "asked for the big model", {"question": match["question"]})
-        if self.settings.use == "auto" and (_HARD.search(turn.text) or len(turn.text.split()) > 20):
-            return RouteDecision(self.name, "judged too hard for the small model", {"question": turn.text})
+        if self.settings.use == "auto" and (why := too_hard(turn.text)):
+            return RouteDecision(
+                self.name, f"judged too hard for the small model: {why}", {"question": turn.text}
+            )
         return None
 
     async def reply(self, turn: Turn, decision: RouteDecision) -> AsyncIterator[str]:
