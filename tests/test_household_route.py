@@ -47,7 +47,8 @@ NOT_HOUSEHOLD = [
     "Tell me about my day", "what should I cook tonight?", "what can we do on a rainy day?",
     "play some music", "set a timer for ten minutes", "How far is the moon?",
     "what's the longest river in the world?", "Who was the first man on the moon?",
-    "is it going to rain?", "explain photosynthesis",
+    "is it going to rain?", "explain photosynthesis", "What's the biggest planet in our solar system?",
+    "What temperature should my fridge be?",
 ]  # fmt: skip
 FACTS = [
     ("Anna", "my sister's birthday is on May 3"),
@@ -129,6 +130,16 @@ def test_a_related_fact_is_quoted_not_stretched(embedder: MiniLmEmbedder) -> Non
     route = HouseholdRoute(_memory(embedder, FACTS))
     reply = asyncio.run(_ask(route, "where are my keys?", "Anna"))
     assert reply == "Ben told me: the spare key is under the blue flower pot."
+
+
+def test_a_fact_about_someone_else_or_something_else_is_not_an_answer(embedder: MiniLmEmbedder) -> None:
+    route = HouseholdRoute(_memory(embedder, [*FACTS, ("Ben", "Tom's football practice is on Tuesdays")]))
+    assert asyncio.run(_ask(route, "How old is Tom?")) == DONT_KNOW
+    assert asyncio.run(_ask(route, "when is grandma's birthday?")) == DONT_KNOW
+    assert (
+        asyncio.run(_ask(route, "when is Tom's practice?"))
+        == "Ben told me: Tom's football practice is on Tuesdays."
+    )
 
 
 def test_after_forget_the_thing_is_not_known(embedder: MiniLmEmbedder) -> None:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 DONT_KNOW = "I don't know — tell me and I'll remember."
 MEMORY_OFF = "I don't know; my memory is switched off."
-# A told fact answers a question when it is this similar and holds every word the question is about.
+# A told fact answers a question when it is this similar, about the same people and the same thing.
 MIN_SIMILARITY = 0.45
 _MAX_TOLD = 2
 
@@ -84,7 +84,9 @@ _NAMED = (  # about a person by name: "how old is Tom", "Ella's teacher", "is Li
 _GENERAL = re.compile(  # a general question that merely says "my" / "we"
     r"^\s*(?:how (?:do|can|should|would) (?:i|we)|how to|can (?:i|we|my|our)|should (?:i|we)|"
     r"what should (?:i|we)|what can (?:i|we)|why|is it|are there|what (?:is|are) (?:a|an|the best)|"
-    r"tell me (?:a|about)|explain|(?:please )?(?:turn|switch|set|open|close|play|stop|start))\b",
+    r"tell me (?:a|about)|explain|(?:please )?(?:turn|switch|set|open|close|play|stop|start))\b"
+    r"|\bshould\s+(?:i|we|my|our)\b"  # advice: "what temperature should my fridge be?"
+    r"|\bour\s+(?:solar system|planet|galaxy|universe|world|sun|moon|bodies|body|brains?|species)\b",
     re.IGNORECASE,
 )
 
@@ -92,7 +94,7 @@ _GENERAL = re.compile(  # a general question that merely says "my" / "we"
 def household_question(text: str) -> str | None:
     """Why `text` is a question about the household's own people, plans or things (None if not)."""
     stripped = text.strip().replace("’", "'")
-    if not stripped or _GENERAL.match(stripped):
+    if not stripped or _GENERAL.search(stripped):
         return None
     question = stripped.endswith("?") or re.match(rf"^\s*{_QUESTION}\b", stripped, re.IGNORECASE)
     if not question:
@@ -111,7 +113,8 @@ def _sentence(text: str) -> str:
 # Words a question asks with rather than about ("what day do the bins go out" is about the bins).
 _ASKING = frozenset({
     "day", "days", "time", "date", "called", "call", "name", "go", "goe", "going", "out", "get", "happen",
-    "many", "much", "long", "old", "often", "kind", "sort", "type", "thing", "tell", "know", "say", "said",
+    "getting", "got", "many", "much", "long", "often", "kind", "sort", "type", "thing", "tell", "know",
+    "say", "said",
     "put", "left", "leave", "keep", "kept", "anything", "something", "any", "some", "there", "next",
     "last", "again", "did", "can", "could", "would", "should", "remember", "told", "about", "like", "us",
     "how", "why", "these", "those", "were", "had", "does", "doe", "need", "whats", "who's", "wheres",
@@ -127,18 +130,36 @@ def about(question: str) -> set[str]:
     return {_stem(word) for word in content_words(question) if word not in _ASKING}
 
 
+_FAMILY_WORDS = frozenset(w.replace("?", "").removesuffix("s") for w in _FAMILY.split("|")) | {"neighbor"}
+
+
+def _family(word: str) -> bool:
+    return word in _FAMILY_WORDS or word.removesuffix("s") in _FAMILY_WORDS
+
+
+def people_in(question: str) -> set[str]:
+    """The people and animals a question is about (names said, family words), as stems."""
+    named = {m.group().lower() for m in re.finditer(_CAP_NAME, question)}
+    family = {word for word in content_words(question) if _family(word)}
+    return {_stem(word) for word in named | family}
+
+
 def told_answer(question: str, hits: list[MemoryHit], asker: str | None = None) -> str | None:
     """The facts that answer `question`, said back as they were told; None when none does."""
-    # Every word the question is about must be in the fact: "grandma's birthday" is not answered by
-    # "grandma is allergic to peanuts" nor by "my sister's birthday is on May 3".
+    # The fact must be about the same people ("grandma's birthday" is not answered by "my sister's
+    # birthday is on May 3") and the same thing ("… by "grandma is allergic to peanuts").
     wanted = about(question)
+    people = people_in(question) & wanted
+    things = wanted - people
+
+    def answers(text: str) -> bool:
+        words = {_stem(word) for word in content_words(text)}
+        return bool(wanted) and people <= words and (not things or bool(things & words))
+
     told = [
         hit
         for hit in hits
-        if hit.item.kind is MemoryKind.FACT
-        and hit.similarity >= MIN_SIMILARITY
-        and wanted
-        and wanted <= {_stem(word) for word in content_words(hit.item.text)}
+        if hit.item.kind is MemoryKind.FACT and hit.similarity >= MIN_SIMILARITY and answers(hit.item.text)
     ][:_MAX_TOLD]
     if not told:
         return None
