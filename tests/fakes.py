@@ -11,7 +11,7 @@ import numpy as np
 from paho.mqtt.client import topic_matches_sub
 
 from homeplm.assistant import LoadedParts, build_pipeline
-from homeplm.config.schema import Settings, VadSettings, WakeSettings
+from homeplm.config.schema import ConversationSettings, Settings, VadSettings, WakeSettings
 from homeplm.core.audio import CHUNK_SAMPLES
 from homeplm.core.events import EventRecorder
 from homeplm.core.stages import ChatMessage, Transcript, Turn, WakeDetection
@@ -230,6 +230,8 @@ class FakeLink:
 PIPELINE_SETTINGS = Settings(
     wake=WakeSettings(chime=False, preroll_s=0.4, refractory_s=1.0),
     vad=VadSettings(silence_s=0.4, start_timeout_s=1.0, min_speech_s=0.16),
+    # FakeChat's reply ends with a question: these tests are about the wake word, not follow-ups.
+    conversation=ConversationSettings(follow_up="never"),
 )
 
 

@@ -158,6 +158,7 @@ _FIELDS: dict[EventType, dict[str, object]] = {
     EventType.AUDIO_OUT: {"sample_rate": 22050},
     EventType.RUN_END: {"outcome": "ok"},
     EventType.ERROR: {"code": "stt", "message": "boom"},
+    EventType.FOLLOW_UP: {"window_ms": 5000, "reason": "question"},
 }
 
 
@@ -173,6 +174,7 @@ async def test_events_drive_the_state_sensor(broker) -> None:
         (EventType.SPEECH_END, b"thinking"),
         (EventType.AUDIO_OUT, b"speaking"),
         (EventType.RUN_END, b"idle"),
+        (EventType.FOLLOW_UP, b"listening (follow-up)"),
         (EventType.ERROR, b"error"),
     ]:
         rig.bridge.on_event(event(kind, 1000.0 if kind is EventType.SPEECH_END else 1850.0))

@@ -155,6 +155,19 @@ class AssistantSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ConversationSettings:
+    """A conversation, not a command line: answering the assistant's question needs no wake word."""
+
+    # When the microphone stays open after a reply: "questions" (the reply asked something: a
+    # confirmation, "which one?"), "always" (after any answer), "never".
+    follow_up: Annotated[str, Choice(("questions", "always", "never"))] = "questions"
+    # How long it waits for the answer to start (seconds) before it closes quietly.
+    follow_up_s: Annotated[float, Range(1.0, 15.0)] = 5.0
+    # A soft two-note tone says "still listening" when the window opens.
+    earcon: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class TtsSettings:
     # Piper voice .onnx (its .onnx.json beside it; null: the shipped en_US-joe-medium).
     """Speech synthesis (piper): voice, speaker, pace and volume."""
@@ -299,6 +312,7 @@ class Settings:
     asr: AsrSettings = field(default_factory=AsrSettings)
     llm: LlmSettings = field(default_factory=LlmSettings)
     assistant: AssistantSettings = field(default_factory=AssistantSettings)
+    conversation: ConversationSettings = field(default_factory=ConversationSettings)
     tts: TtsSettings = field(default_factory=TtsSettings)
     paths: PathsSettings = field(default_factory=PathsSettings)
     memory: MemorySettings = field(default_factory=MemorySettings)

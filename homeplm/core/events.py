@@ -27,6 +27,7 @@ class EventType(StrEnum):
     TTS_START = "tts-start"
     AUDIO_OUT = "audio-out"
     TTS_END = "tts-end"
+    FOLLOW_UP = "follow-up"
     ERROR = "error"
     RUN_END = "run-end"
 
@@ -163,6 +164,15 @@ class TtsEnd(EventData):
 
 
 @dataclass(frozen=True, slots=True)
+class FollowUp(EventData):
+    """The microphone is open for an answer without the wake word (after a reply that asked)."""
+
+    kind = EventType.FOLLOW_UP
+    window_ms: int
+    reason: str  # "question" (the reply asked something) or "always"
+
+
+@dataclass(frozen=True, slots=True)
 class TurnError(EventData):
     """The turn failed: a stable code and a message for people."""
 
@@ -195,6 +205,7 @@ PAYLOADS: dict[EventType, type[EventData]] = {
         TtsStart,
         AudioOut,
         TtsEnd,
+        FollowUp,
         TurnError,
         RunEnd,
     )

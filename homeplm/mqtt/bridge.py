@@ -37,6 +37,7 @@ _STATE_OF_EVENT = {
     EventType.REPLY_START: "thinking",
     EventType.TTS_START: "speaking",
     EventType.AUDIO_OUT: "speaking",
+    EventType.FOLLOW_UP: "listening (follow-up)",
     EventType.ERROR: "error",
 }
 

@@ -11,7 +11,7 @@ from typing import Any
 from homeplm import __version__
 from homeplm.config.schema import MqttSettings
 
-ASSIST_STATES = ("idle", "listening", "thinking", "speaking", "muted", "error")
+ASSIST_STATES = ("idle", "listening", "listening (follow-up)", "thinking", "speaking", "muted", "error")
 WAKE_WORDS = ("hey_jarvis", "alexa", "hey_mycroft", "okay_nabu", "hey_rhasspy")
 SENSITIVITY_RANGE = (0.05, 0.95, 0.05)  # min, max, step
 # Home Assistant shows volume as a 0–100 % slider (100 % = the voice as synthesised, volume 1.0);

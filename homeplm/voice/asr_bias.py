@@ -38,7 +38,7 @@ _SAID = {
     "switch": ("turn on the {}", "switch off the {}", "start the {}"),
     "fan": ("turn on the {}", "set the {} to 50%"),
     "cover": ("close the {}", "open the {}", "set the {} to 50%"),
-    "lock": ("lock the {}",),
+    "lock": ("lock the {0}. Unlock the {0}",),
     "climate": ("set the {} to 21 degrees. Turn the heating off",),
     "alarm_control_panel": ("arm the {}",),
     "scene": ("turn on {}",),

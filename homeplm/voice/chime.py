@@ -18,6 +18,17 @@ def wake_chime(sample_rate: int, volume: float = 0.35) -> np.ndarray:
     return (signal * 32767).astype(np.int16)
 
 
+def follow_up_earcon(sample_rate: int, volume: float = 0.18) -> np.ndarray:
+    """~200 ms soft two-note "still listening" tone (lower and quieter than the wake chime), int16."""
+    notes = ((660.0, 0.09), (880.0, 0.11))
+    parts = []
+    for freq, seconds in notes:
+        t = np.arange(int(sample_rate * seconds)) / sample_rate
+        envelope = np.minimum(1.0, np.minimum(t, t[::-1]) / 0.02)  # softer 20 ms fades
+        parts.append(np.sin(2 * np.pi * freq * t) * envelope)
+    return (np.concatenate(parts) * volume * 32767).astype(np.int16)
+
+
 def ring_tone(sample_rate: int, volume: float = 0.4) -> np.ndarray:
     """~1 s of an alarm-clock ring: three short double beeps, then quiet (gaps leave room for the
     wake word and "stop" to be heard)."""

@@ -7,6 +7,7 @@ any stage. Every turn ends with a RUN_END event, whatever happened.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import itertools
 import logging
@@ -20,10 +21,10 @@ import numpy as np
 from homeplm.config.schema import Settings
 from homeplm.core import events as ev
 from homeplm.core.errors import HomeplmError
-from homeplm.core.events import EventCallback, PipelineEvent
+from homeplm.core.events import EventCallback, FollowUp, PipelineEvent
 from homeplm.core.stages import AudioSink, Brain, SpeechToText, TextToSpeech, Turn, VoiceActivity
 from homeplm.core.workers import VOICE, worker
-from homeplm.voice.chime import wake_chime
+from homeplm.voice.chime import follow_up_earcon, wake_chime
 from homeplm.voice.endpointer import EndpointerConfig
 from homeplm.voice.recorder import Recording, UtteranceRecorder
 from homeplm.voice.speaker import SentenceSpeaker
@@ -105,15 +106,22 @@ class Pipeline:
         preroll: Sequence[np.ndarray] = (),
         end_stage: Stage = Stage.TTS,
         source: str = "voice",
+        follow_up: FollowUp | None = None,
     ) -> TurnResult:
-        """A spoken turn: endpoint the live audio (after the pre-roll), then the later stages."""
+        """A spoken turn: endpoint the live audio (after the pre-roll), then the later stages. A
+        follow-up turn (no wake word) waits only `follow_up.window_ms` for speech to start."""
         result = self._begin("audio", end_stage)
         async with self._guard(result):
-            recording = await self._record(result.run_id, chunks, preroll)
+            if follow_up is not None:
+                self._emit(result.run_id, follow_up)
+            recording = await self._record(
+                result.run_id, chunks, preroll, follow_up.window_ms if follow_up else None
+            )
             if recording is None:
                 result.outcome = "no-speech"
                 return result
-            result.transcript = await self._transcribe(result.run_id, recording, bool(preroll), source)
+            after_wake = bool(preroll) or follow_up is not None  # "Hey Jarvis, yes" is stripped too
+            result.transcript = await self._transcribe(result.run_id, recording, after_wake, source)
             if not result.transcript:
                 result.outcome = "no-text"
             elif end_stage > Stage.STT:
@@ -149,6 +157,12 @@ class Pipeline:
         if self.sink is not None:
             await self.sink.play(wake_chime(self.sink.sample_rate))
 
+    async def earcon(self) -> None:
+        """The soft "still listening" tone of a follow-up window; returns once it has played."""
+        if self.sink is not None:
+            await self.sink.play(follow_up_earcon(self.sink.sample_rate))
+            await self.sink.drain()
+
     def stop_playback(self) -> None:
         """Stop speaking now (the reply in progress is cut), and whatever rings (`on_stop`)."""
         for stop in self.on_stop:
@@ -167,12 +181,19 @@ class Pipeline:
     # -- stages ---------------------------------------------------------------------------------
 
     async def _record(
-        self, run_id: int, chunks: AsyncIterator[np.ndarray], preroll: Sequence[np.ndarray]
+        self,
+        run_id: int,
+        chunks: AsyncIterator[np.ndarray],
+        preroll: Sequence[np.ndarray],
+        start_timeout_ms: int | None = None,
     ) -> Recording | None:
+        endpointing = self.endpointing
+        if start_timeout_ms is not None:
+            endpointing = dataclasses.replace(endpointing, start_timeout_ms=start_timeout_ms)
         recorder = UtteranceRecorder(
             self._need(self.parts.vad, "voice activity detection"),
             self.parts.stt,
-            self.endpointing,
+            endpointing,
             self.settings.vad.threshold,
             int(self.settings.vad.early_asr_after_s * 1000),
             self.asr_prompt(),
