@@ -34,7 +34,9 @@ HOUSEHOLD = [
     "when is my dentist appointment?", "What's my sister's phone number?", "where did we put the passports?",
     "what's the wi-fi password for guests?", "how old is Sam?",
     "when is our anniversary?", "what is grandma allergic to?", "What did we decide about the holiday?",
-    "what's the babysitter's number?",
+    "what's the babysitter's number?", "How tall is Lily?", "Where does Mark work?",
+    "What does Lily want for Christmas?", "What's the dog called?", "Where's the stopcock?",
+    "Who's picking the kids up from school today?", "What time is the dentist?",
 ]  # fmt: skip
 NOT_HOUSEHOLD = [
     "What is the capital of France?", "how do I boil an egg?", "who wrote Romeo and Juliet?",
@@ -48,7 +50,8 @@ NOT_HOUSEHOLD = [
     "play some music", "set a timer for ten minutes", "How far is the moon?",
     "what's the longest river in the world?", "Who was the first man on the moon?",
     "is it going to rain?", "explain photosynthesis", "What's the biggest planet in our solar system?",
-    "What temperature should my fridge be?",
+    "What temperature should my fridge be?", "Who is Mark Twain?", "How tall is Everest?",
+    "When did Henry VIII die?", "Where does Mark Rutte work?",
 ]  # fmt: skip
 FACTS = [
     ("Anna", "my sister's birthday is on May 3"),

@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from homeplm.brain.llm_route import SHOTS
 from homeplm.config.schema import Settings
 from homeplm.core.errors import BrainError
 from homeplm.core.events import EventType
@@ -130,9 +131,11 @@ async def test_history_is_kept_and_bounded() -> None:
     pipeline, rec, stt, chat, tts = make(replace(SETTINGS, llm=replace(SETTINGS.llm, history_turns=1)))
     for text in ("one", "two", "three"):
         await pipeline.run_text(text, end_stage=Stage.BRAIN)
-    roles = [m.role for m in chat.calls[-1]]
-    assert roles == ["system", "user", "assistant", "user"] and chat.calls[-1][1].content == "two"
-    assert chat.calls[0][0] == chat.calls[-1][0]  # the system prompt stays byte-stable
+    shots = 2 * len(SHOTS)  # the example questions and answers after the system prompt
+    roles = [m.role for m in chat.calls[-1]][1 + shots :]
+    assert roles == ["user", "assistant", "user"] and chat.calls[-1][1 + shots].content == "two"
+    # The system prompt and the examples stay byte-stable (llama.cpp's prompt cache).
+    assert chat.calls[0][: 1 + shots] == chat.calls[-1][: 1 + shots]
 
 
 async def test_reply_audio_goes_to_wav_sink_at_its_rate(tmp_path) -> None:
@@ -203,8 +206,9 @@ async def test_history_expires_after_the_timeout() -> None:
         now[0] = at
         async for _ in router.reply(Turn(text)):
             pass
-    assert [m.content for m in chat.calls[1] if m.role == "user"] == ["one", "two"]
-    assert [m.content for m in chat.calls[2] if m.role == "user"] == ["three"]
+    shots = 1 + 2 * len(SHOTS)
+    assert [m.content for m in chat.calls[1][shots:] if m.role == "user"] == ["one", "two"]
+    assert [m.content for m in chat.calls[2][shots:] if m.role == "user"] == ["three"]
 
 
 async def test_early_recognition_is_used_when_the_speaker_stays_quiet() -> None:

@@ -72,10 +72,36 @@ _PATTERNS = (
     re.compile(
         r"\bthe\s+(?:(?:front|back|garage|gate|door|alarm|safe|wi-?fi|guest)\s+)*"
         r"(?:wi-?fi(?:\s+password)?|password|passcode|code|pin|combination|spare key|bins?|recycling|"
-        r"plumber|electrician|babysitter|landlord|boiler|locker)\b",
+        r"plumber|electrician|babysitter|landlord|boiler|locker|gas meter|meter|stopcock|fuse box|"
+        r"fusebox|window cleaner|cleaner|dentist|doctor|vet|hairdresser|mot|car insurance|insurance|"
+        r"parents' evening|school run|spare room)\b",
         re.IGNORECASE,
     ),
+    # the dog, the kids, the baby … in a question: the household's own
+    re.compile(r"\bthe\s+(?:dog|cat|kids|children|baby|puppy|kitten|neighbou?rs|twins)\b", re.IGNORECASE),
+    # who's coming / picking up / staying … (the household's plans)
+    re.compile(
+        r"^\W*who'?s\s+(?:coming|picking|taking|staying|cooking|driving|visiting|babysitting)\b", re.I
+    ),
 )
+# Given names a household's people often have: "How tall is Lily?", "Where does Mark work?" are
+# about someone in the house, not a public figure (a name with a surname after it is let through:
+# "Where does Mark Rutte work?").
+_GIVEN_NAMES = frozenset(
+    """
+Aaron Abigail Adam Aiden Alex Alexander Alfie Alice Amelia Amy Andrew Anna Archie Arthur Ava Ben
+Benjamin Beth Billy Caleb Callum Charlie Charlotte Chloe Chris Daisy Daniel David Dylan Eleanor Eli
+Elijah Ella Ellie Emily Emma Ethan Eva Evie Finn Florence Freddie Freya George Grace Hannah Harper
+Harry Harvey Henry Holly Isaac Isabella Isla Ivy Jack Jacob Jake James Jamie Jess Jessica Joe John
+Jonah Joseph Josh Joshua Kate Katie Leo Liam Lily Lola Louis Lucas Lucy Luke Maisie Max Maya Mia
+Michael Mila Millie Molly Mark Noah Olivia Oliver Oscar Paul Peter Phoebe Poppy Priya Rosie Ruby Ryan
+Sam Samuel Sarah Scarlett Sienna Sofia Sophia Sophie Theo Thomas Toby Tom Tommy William Zoe Zara
+""".split()  # noqa: SIM905 - a list of names reads better as text
+)
+_PERSON_QUESTION = re.compile(
+    r"^\W*(?:what|what's|where|where's|when|when's|how|who|which|is|does|did|can|has)\b", re.I
+)
+_NAME_TOKEN = re.compile(r"\b([A-Z][a-z]+)\b(?!\s+[A-Z])")
 _NAMED = (  # about a person by name: "how old is Tom", "Ella's teacher", "is Lily allergic"
     re.compile(rf"\b(?i:how old is)\s+{_CAP_NAME}\s*[?.!]?$"),
     re.compile(rf"{_CAP_NAME}'s\s+(?:\w+\s+)?(?i:{_PERSONAL})\b"),
@@ -102,6 +128,11 @@ def household_question(text: str) -> str | None:
     for pattern in (*_PATTERNS, *_NAMED):
         if found := pattern.search(stripped):
             return f"asks about the household ({found.group().strip()!r})"
+    if _PERSON_QUESTION.match(stripped):
+        first = stripped.split(maxsplit=1)[0]
+        for name in _NAME_TOKEN.findall(stripped):
+            if name != first and name in _GIVEN_NAMES:
+                return f"asks about someone in the house ({name!r})"
     return None
 
 

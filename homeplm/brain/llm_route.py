@@ -27,6 +27,16 @@ MAX_WAITING_TYPED = 3
 BUSY_REPLY = "I'm busy with other questions right now; please ask again in a moment."
 
 
+# Three short question-and-answer turns after the system prompt (`llm.few_shot`): a tiny model then
+# answers in the same short, plain way. Measured with SmolLM2-135M (python -m
+# homeplm.bench.answers): 49 → 60 of 145 everyday questions right, replies p50 334 → 120 ms.
+SHOTS = (
+    ("What is the capital of Italy?", "The capital of Italy is Rome."),
+    ("How many days are there in a week?", "There are seven days in a week."),
+    ("Who discovered penicillin?", "Alexander Fleming discovered penicillin, in 1928."),
+)
+
+
 def build_system_prompt(assistant: AssistantSettings) -> str:
     """Filled once: the prompt stays byte-stable so llama.cpp can reuse its prompt cache."""
     return assistant.system_prompt.format(name=assistant.name, household=assistant.household).strip()
@@ -70,6 +80,12 @@ class LlmChatRoute:
         self.memory = memory
         self.max_tokens = llm.max_tokens
         self.system_prompt = build_system_prompt(assistant)
+        # Byte-stable like the system prompt, so llama.cpp's prompt cache covers them too.
+        self.shots = (
+            [ChatMessage(role, text) for q, a in SHOTS for role, text in (("user", q), ("assistant", a))]
+            if llm.few_shot
+            else []
+        )
         self.history_timeout_s = llm.history_timeout_s
         self.clock = clock
         self._history: deque[tuple[str, str]] = deque(maxlen=llm.history_turns)
@@ -98,7 +114,7 @@ class LlmChatRoute:
     def messages_for(self, question: str, memories: list[str]) -> list[ChatMessage]:
         if self.clock() - self._last_exchange_s > self.history_timeout_s:
             self.new_conversation()
-        messages = [ChatMessage("system", self.system_prompt)]
+        messages = [ChatMessage("system", self.system_prompt), *self.shots]
         for asked, answer in self._history:
             messages += [ChatMessage("user", asked), ChatMessage("assistant", answer)]
         messages.append(ChatMessage("user", with_memories(question, memories)))

@@ -128,6 +128,9 @@ class LlmSettings:
     temperature: Annotated[float, Range(0.0, 2.0)] = 0.3
     top_p: Annotated[float, Range(0.0, 1.0)] = 0.9
     repeat_penalty: Annotated[float, Range(1.0, 2.0)] = 1.1
+    # Three short example questions and answers after the system prompt (the tiny model then answers
+    # shorter and more often right: see the README's model table).
+    few_shot: bool = True
     # Earlier exchanges kept in the chat (0: each question stands alone).
     history_turns: Annotated[int, Range(0, 20)] = 2
     # Earlier exchanges count as the same conversation only within this many seconds: a new
