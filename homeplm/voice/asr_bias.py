@@ -1,12 +1,13 @@
 """Biasing speech recognition towards the house's own words (device and room names).
 
-Whisper reads `initial_prompt` as text said just before the audio. The house's names said the way
-the audio will sound — "Hey Jarvis, turn on the Kitchen Light. Hey Jarvis, close the Blinds." — make
+Whisper reads `initial_prompt` as text said just before the audio. The house's commands said the
+way the audio will sound — "Hey Jarvis, close the Blinds. Dim the Kitchen Light to 40%. …" — make
 "bedroom" more likely than "mad room", and teach it the wake phrase that the pre-roll carries, so
 "Hey Jarvis" is written as such (and stripped) rather than "Change our abyss". A bare list of names
-did neither and leaked into transcripts ("Living Room Light, Kettle, Bedroom"): measured with
-`python -m homeplm.bench.spoken_house`, 20 % → 66 % of spoken commands done right at 15 dB (with
-wake.threshold 0.35). Kept short: a long prompt costs decoding time.
+did neither and leaked into transcripts ("Living Room Light, Kettle, Bedroom"); a prompt of only
+"turn on the …" made Whisper write "turn on the" over "set the". Measured with
+`python -m homeplm.bench.spoken_house` at 15 dB: 20 % (names) → 56 % (sentences) → 67 % (varied
+verbs, every device) of spoken commands done right with the other defaults of the time.
 """
 
 from __future__ import annotations
