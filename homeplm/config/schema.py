@@ -168,6 +168,9 @@ class ConversationSettings:
     follow_up_s: Annotated[float, Range(1.0, 15.0)] = 5.0
     # A soft two-note tone says "still listening" when the window opens.
     earcon: bool = True
+    # With echo cancellation (input.echo_cancel), the wake word said while it speaks stops it and
+    # starts a new turn (without it, the microphone is gated while it speaks).
+    barge_in: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,13 +5,20 @@ the ceiling or the lamp?") — or after any answer, with `conversation.follow_up
 microphone stays open for `conversation.follow_up_s` for an answer without the wake word. The
 window opens only after the reply has played and its tail has passed (the assistant's own voice
 never opens or fills it), with a soft earcon; silence closes it quietly; mute wins throughout.
+
+With an echo canceller (`input.echo_cancel`), the microphone is cleaned of what the assistant
+itself plays, and the wake word is listened for while it answers: saying it (a barge-in) stops
+the speech at once and starts a new turn with what follows it ("hey jarvis, stop", a new
+question). Without one, the microphone is gated while it speaks, as before.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncIterator
+from typing import Protocol
 
 import numpy as np
 
@@ -30,11 +37,21 @@ MAX_FOLLOW_UPS = 3
 VOICE_TAIL_MS = 320
 
 
+class EchoFront(Protocol):
+    """Cleans each microphone chunk of what the assistant plays (an acoustic echo canceller)."""
+
+    def process(self, chunk: np.ndarray) -> np.ndarray: ...
+
+
 class Listener:
     """Reads a source until it ends; each wake detection runs one turn of the pipeline."""
 
-    def __init__(self, pipeline: Pipeline, wake: WakeDetector, emit: EventCallback) -> None:
+    def __init__(
+        self, pipeline: Pipeline, wake: WakeDetector, emit: EventCallback, echo: EchoFront | None = None
+    ) -> None:
         self.pipeline = pipeline
+        self.echo = echo
+        self.barge_ins = 0
         self.wake = wake
         self.emit = emit
         settings = pipeline.settings.wake
@@ -46,7 +63,7 @@ class Listener:
         self.muted = False
 
     async def run(self, source: AudioSource) -> None:
-        chunks = aiter(source.chunks())
+        chunks = aiter(self._cleaned(source.chunks()))
         async for chunk in chunks:
             if self.muted:
                 continue
@@ -55,20 +72,73 @@ class Listener:
             self.preroll.append(chunk)
             if detection is None or not self.gate.open:
                 continue
-            self.gate.fire()
-            self.wake.reset()
-            self.emit(PipelineEvent(Wake(detection.name, round(detection.score, 3))))
-            if self.chime:
-                self.pipeline.in_background(self.pipeline.chime())
-            preroll = list(self.preroll)
-            self.preroll.clear()
-            result = await self.pipeline.run_audio(chunks, preroll)
-            self.turns.append(result)
-            # What the mic heard while we were thinking and speaking is our own voice: drop it.
-            source.discard_pending()
-            await self._follow_ups(result, source, chunks)
+            preroll: list[np.ndarray] | None = self._woken(detection.name, detection.score)
+            while preroll is not None:
+                result, preroll = await self._turn(chunks, preroll)
+                self.turns.append(result)
+                if preroll is None:
+                    # What the mic heard while we were thinking and speaking is our own voice: drop it.
+                    source.discard_pending()
+                    preroll = await self._follow_ups(result, source, chunks)
             self.wake.reset()
         _LOGGER.debug("audio input ended")
+
+    def _woken(self, name: str, score: float) -> list[np.ndarray]:
+        """The wake word was heard: the event, the chime, and the audio from before it."""
+        self.gate.fire()
+        self.wake.reset()
+        self.emit(PipelineEvent(Wake(name, round(score, 3))))
+        if self.chime:
+            self.pipeline.in_background(self.pipeline.chime())
+        preroll = list(self.preroll)
+        self.preroll.clear()
+        return preroll
+
+    async def _cleaned(self, chunks: AsyncIterator[np.ndarray]) -> AsyncIterator[np.ndarray]:
+        async for chunk in chunks:
+            yield self.echo.process(chunk) if self.echo is not None else chunk
+
+    async def _turn(
+        self, chunks: AsyncIterator[np.ndarray], preroll: list[np.ndarray], follow_up: FollowUp | None = None
+    ) -> tuple[TurnResult, list[np.ndarray] | None]:
+        """One turn; with an echo canceller, the wake word is listened for while it answers. Returns
+        the turn and, after a barge-in, the pre-roll of the next one."""
+        if self.echo is None or not self.conversation.barge_in:
+            return await self.pipeline.run_audio(chunks, preroll, follow_up=follow_up), None
+        turn = asyncio.create_task(self.pipeline.run_audio(chunks, preroll, follow_up=follow_up))
+        watch = asyncio.create_task(self._watch(turn, chunks))
+        try:
+            result = await turn
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if (current is not None and current.cancelling()) or not watch.done():
+                watch.cancel()
+                raise
+            result = TurnResult(run_id=0, outcome="cancelled")
+        return result, await watch
+
+    async def _watch(
+        self, turn: asyncio.Task[TurnResult], chunks: AsyncIterator[np.ndarray]
+    ) -> list[np.ndarray] | None:
+        """While `turn` answers, the (echo-cancelled) microphone's wake word: a barge-in stops the
+        speech and the turn at once and returns the pre-roll of the next turn."""
+        answering = asyncio.create_task(self.pipeline.answering.wait())
+        await asyncio.wait({turn, answering}, return_when=asyncio.FIRST_COMPLETED)
+        answering.cancel()
+        if turn.done():
+            return None
+        self.wake.reset()
+        self.preroll.clear()
+        while not turn.done() and (chunk := await anext(chunks, None)) is not None:
+            self.preroll.append(chunk)
+            if self.muted or (detection := self.wake.process(chunk)) is None:
+                continue
+            self.pipeline.stop_playback()
+            turn.cancel()
+            self.barge_ins += 1
+            _LOGGER.info("barge-in: the wake word while answering stopped the reply")
+            return self._woken(detection.name, detection.score)
+        return None
 
     def follow_up_reason(self, result: TurnResult) -> str | None:
         """Why the microphone stays open after `result` ("question", "always"), or None."""
@@ -85,17 +155,21 @@ class Listener:
 
     async def _follow_ups(
         self, result: TurnResult, source: AudioSource, chunks: AsyncIterator[np.ndarray]
-    ) -> None:
+    ) -> list[np.ndarray] | None:
+        """Follow-up windows while replies ask; the pre-roll of a barge-in during one, if any."""
         for _ in range(MAX_FOLLOW_UPS):
             reason = self.follow_up_reason(result)
             if reason is None or not await self._pass_own_voice(source, chunks):
-                return
+                return None
             if self.muted:
-                return
+                return None
             window = FollowUp(round(self.conversation.follow_up_s * 1000), reason)
-            result = await self.pipeline.run_audio(self._unless_muted(chunks), follow_up=window)
+            result, barged = await self._turn(self._unless_muted(chunks), [], window)
             self.turns.append(result)
+            if barged is not None:
+                return barged
             source.discard_pending()
+        return None
 
     async def _pass_own_voice(self, source: AudioSource, chunks: AsyncIterator[np.ndarray]) -> bool:
         """The earcon, then what the mic heard of the reply and the earcon is dropped, and the

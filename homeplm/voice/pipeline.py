@@ -97,6 +97,8 @@ class Pipeline:
         self._background: set[asyncio.Task[None]] = set()
         # Called by stop_playback: a ringing timer stops with "stop" too (the planner adds itself).
         self.on_stop: list[Callable[[], object]] = []
+        # Set while a spoken turn answers (thinks and speaks): its recording is done.
+        self.answering = asyncio.Event()
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -127,7 +129,11 @@ class Pipeline:
             elif end_stage > Stage.STT:
                 turn = Turn(result.transcript, source=source)
                 result.record = turn.record
-                result.reply = await self._answer(result.run_id, turn, end_stage)
+                self.answering.set()  # the microphone is free: a barge-in may listen now
+                try:
+                    result.reply = await self._answer(result.run_id, turn, end_stage)
+                finally:
+                    self.answering.clear()
         return result
 
     async def run_text(self, text: str, end_stage: Stage = Stage.TTS, source: str = "cli") -> TurnResult:

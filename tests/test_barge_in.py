@@ -1,0 +1,114 @@
+"""Barge-in (issue 13): with an echo canceller, the wake word said while the assistant speaks stops
+the speech at once and starts a new turn with what follows; without one, the microphone stays gated.
+Fakes: the echo front is the identity (no echo in fakes), the sink plays slowly until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import numpy as np
+
+from homeplm.config.schema import ConversationSettings, Settings
+from homeplm.core.events import EventType
+from homeplm.voice.listener import Listener
+from tests.fakes import PIPELINE_SETTINGS, SILENCE, SPEECH, WAKE, FakeChat, FakeWake, ListSource, chunks
+from tests.fakes import make_pipeline as make
+
+LONG = "The moon is about three hundred and eighty thousand kilometres away. " * 3
+
+
+class SlowSink:
+    """Each play takes `seconds` unless stop() comes first."""
+
+    sample_rate = 22050
+
+    def __init__(self, seconds: float = 0.3) -> None:
+        self.seconds = seconds
+        self.stops = 0
+        self.played = 0
+
+    async def play(self, audio: np.ndarray) -> None:
+        self.played += 1
+        stops = self.stops
+        loop = asyncio.get_running_loop()
+        end = loop.time() + self.seconds
+        while loop.time() < end and self.stops == stops:
+            await asyncio.sleep(0.005)
+
+    async def drain(self) -> None:
+        return None
+
+    def stop(self) -> None:
+        self.stops += 1
+
+    async def close(self) -> None:
+        return None
+
+
+class Identity:
+    def __init__(self) -> None:
+        self.chunks = 0
+
+    def process(self, chunk: np.ndarray) -> np.ndarray:
+        self.chunks += 1
+        return chunk
+
+
+class PacedSource(ListSource):
+    """Chunks one event-loop turn apart, as a microphone gives them while the speaker plays."""
+
+    async def chunks(self):
+        for item in self.items:
+            await asyncio.sleep(0.002)
+            yield item
+
+
+def settings(**conversation: object) -> Settings:
+    return replace(PIPELINE_SETTINGS, conversation=ConversationSettings(follow_up="never", **conversation))
+
+
+async def listen(audio, echo=None, conf: Settings | None = None):
+    sink = SlowSink()
+    pipeline, recorder, stt, chat, tts = make(conf or settings(), chat=FakeChat(LONG), sink=sink)
+    listener = Listener(pipeline, FakeWake(), recorder, echo=echo)
+    await listener.run(PacedSource(audio))
+    return listener, recorder, sink, stt
+
+
+# A question, then — while the long answer plays — the wake word and a new question.
+AUDIO = chunks(
+    (SILENCE, 3), (WAKE, 2), (SPEECH, 6), (SILENCE, 6),  # "hey jarvis, <question>"
+    (SILENCE, 10), (WAKE, 2), (SPEECH, 4), (SILENCE, 8),  # "hey jarvis, <another>" over the answer
+)  # fmt: skip
+
+
+async def test_the_wake_word_while_it_speaks_stops_it_and_starts_a_new_turn() -> None:
+    echo = Identity()
+    listener, rec, sink, stt = await listen(AUDIO, echo=echo)
+    assert listener.barge_ins == 1
+    assert [t.outcome for t in listener.turns] == ["cancelled", "ok"]
+    assert sink.stops >= 1, "the speech was stopped"
+    assert rec.types().count(EventType.WAKE) == 2
+    assert len(stt.calls) == 2 and echo.chunks == len(AUDIO)
+    # The first run ended (cancelled) before the second began.
+    ends = [e.data.outcome for e in rec.events if e.type is EventType.RUN_END]
+    assert ends[:2] == ["cancelled", "ok"]
+
+
+async def test_without_a_canceller_the_microphone_stays_gated() -> None:
+    listener, rec, sink, stt = await listen(AUDIO, echo=None)
+    assert listener.barge_ins == 0
+    assert listener.turns[0].outcome == "ok", "the answer was spoken to its end"
+
+
+async def test_barge_in_can_be_switched_off() -> None:
+    listener, rec, sink, stt = await listen(AUDIO, echo=Identity(), conf=settings(barge_in=False))
+    assert listener.barge_ins == 0 and listener.turns[0].outcome == "ok"
+
+
+async def test_no_barge_in_when_nobody_speaks_over_it() -> None:
+    audio = chunks((SILENCE, 3), (WAKE, 2), (SPEECH, 6), (SILENCE, 40))
+    listener, rec, sink, stt = await listen(audio, echo=Identity())
+    assert listener.barge_ins == 0 and [t.outcome for t in listener.turns] == ["ok"]
+    assert sink.stops == 0
