@@ -34,7 +34,8 @@ HOUSEHOLD = [
     "when is my dentist appointment?", "What's my sister's phone number?", "where did we put the passports?",
     "what's the wi-fi password for guests?", "how old is Sam?",
     "when is our anniversary?", "what is grandma allergic to?", "What did we decide about the holiday?",
-    "what's the babysitter's number?", "How tall is Lily?", "Where does Mark work?",
+    "what's the babysitter's number?", "When's the next parents' evening?", "Where's the parcel?",
+    "How tall is Lily?", "Where does Mark work?",
     "What does Lily want for Christmas?", "What's the dog called?", "Where's the stopcock?",
     "Who's picking the kids up from school today?", "What time is the dentist?",
 ]  # fmt: skip

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -260,6 +260,8 @@ class SpeakerSink:
         self._queue: asyncio.Queue[tuple[int, np.ndarray]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._error: AudioError | None = None
+        # Told each block as it goes to the device (an echo canceller's far-end reference).
+        self.reference: Callable[[np.ndarray, int], None] | None = None
 
     def _scaled(self, audio: np.ndarray) -> np.ndarray:
         if self._volume == 1.0:
@@ -302,7 +304,10 @@ class SpeakerSink:
                     if generation != self._generation:
                         self._stream.abort()  # drop what the device has buffered too
                         return
-                    self._stream.write(audio[start : start + block])
+                    piece = audio[start : start + block]
+                    if self.reference is not None:
+                        self.reference(piece, self.sample_rate)
+                    self._stream.write(piece)
             except sd.PortAudioError as err:
                 raise AudioError(f"Cannot write to the output device: {err}") from err
 

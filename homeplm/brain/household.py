@@ -77,6 +77,12 @@ _PATTERNS = (
         r"parents' evening|school run|spare room)\b",
         re.IGNORECASE,
     ),
+    # school events, parcels: the household's own
+    re.compile(
+        r"\b(?:parents'? evening|school (?:play|concert|trip|run|holidays?|fair)|sports day|inset day|"
+        r"the (?:parcel|package|delivery|post|shopping|groceries))\b",
+        re.IGNORECASE,
+    ),
     # the dog, the kids, the baby … in a question: the household's own
     re.compile(r"\bthe\s+(?:dog|cat|kids|children|baby|puppy|kitten|neighbou?rs|twins)\b", re.IGNORECASE),
     # who's coming / picking up / staying … (the household's plans)
@@ -148,6 +154,8 @@ _ASKING = frozenset({
     "say", "said",
     "put", "left", "leave", "keep", "kept", "anything", "something", "any", "some", "there", "next",
     "last", "again", "did", "can", "could", "would", "should", "remember", "told", "about", "like", "us",
+    "due", "today", "tomorrow", "tonight", "week", "weekend", "up", "down", "back", "soon", "still",
+    "live", "lives", "living",
     "how", "why", "these", "those", "were", "had", "does", "doe", "need", "whats", "who's", "wheres",
 })  # fmt: skip
 
@@ -178,14 +186,15 @@ def people_in(question: str) -> set[str]:
 def told_answer(question: str, hits: list[MemoryHit], asker: str | None = None) -> str | None:
     """The facts that answer `question`, said back as they were told; None when none does."""
     # The fact must be about the same people ("grandma's birthday" is not answered by "my sister's
-    # birthday is on May 3") and the same thing ("… by "grandma is allergic to peanuts").
+    # birthday is on May 3") and hold every thing asked about ("… nor by "grandma is allergic to
+    # peanuts"; "the car insurance" not by "the car's MOT").
     wanted = about(question)
     people = people_in(question) & wanted
     things = wanted - people
 
     def answers(text: str) -> bool:
         words = {_stem(word) for word in content_words(text)}
-        return bool(wanted) and people <= words and (not things or bool(things & words))
+        return bool(wanted) and people <= words and things <= words
 
     told = [
         hit
