@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from homeplm.config.schema import Settings
@@ -65,6 +65,21 @@ def make_mic(settings: Settings, loop: asyncio.AbstractEventLoop | None = None) 
     from homeplm.backends.sounddevice_audio import MicSource
 
     return MicSource(settings.input, loop)
+
+
+def make_echo_front(settings: Settings) -> Any:
+    """The microphone's WebRTC front end (echo canceller, noise suppression, gain), or None."""
+    config = settings.input
+    if not (config.echo_cancel or config.noise_suppression is not None or config.auto_gain):
+        return None
+    from homeplm.voice.echo import EchoCanceller
+
+    return EchoCanceller(
+        config.echo_delay_ms,
+        noise_level=config.noise_suppression,
+        auto_gain=config.auto_gain,
+        cancel_echo=config.echo_cancel,
+    )
 
 
 def make_speaker(settings: Settings) -> AudioSink:

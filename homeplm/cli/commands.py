@@ -84,7 +84,11 @@ async def cmd_run(args: argparse.Namespace) -> int:
         if planner is not None:
             planner.attach(pipeline)
             planner.start()
-        listener = Listener(pipeline, parts["wake"], emit)
+        # A live microphone may be cleaned of what the speaker plays (barge-in needs it).
+        echo = factory.make_echo_front(settings) if live else None
+        if echo is not None and hasattr(sink, "reference"):
+            sink.reference = echo.played
+        listener = Listener(pipeline, parts["wake"], emit, echo=echo)
         # The daemon's running knobs have one owner: Home Assistant, the control socket and SIGHUP
         # all turn them through it.
         knobs = Knobs(settings, pipeline, listener, parts.get("memory")) if live else None

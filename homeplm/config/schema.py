@@ -36,6 +36,16 @@ class InputSettings:
     queue_chunks: Annotated[int, Range(4, 1000)] = 50
     # Seconds without a callback before the stream counts as lost (unplugged device).
     stall_timeout_s: Annotated[float, Range(0.5, 60)] = 3.0
+    # Clean the microphone of what homeplm plays (WebRTC AEC3, pywebrtc-audio): needed to hear the
+    # wake word while it speaks (conversation.barge_in). Off: the microphone is gated while it speaks.
+    echo_cancel: bool = False
+    # Time from handing audio to the speaker until the microphone hears it (WebRTC finds the rest,
+    # later only): err low.
+    echo_delay_ms: Annotated[int, Range(0, 500)] = 40
+    # WebRTC noise suppression level (0-3: 6, 12, 18, 21 dB); null: off.
+    noise_suppression: Annotated[int, Range(0, 3)] | None = None
+    # WebRTC automatic gain control (AGC2) on the microphone.
+    auto_gain: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -134,6 +134,8 @@ class Listener:
             if self.muted or (detection := self.wake.process(chunk)) is None:
                 continue
             self.pipeline.stop_playback()
+            if (stopped := getattr(self.echo, "stopped", None)) is not None:
+                stopped()  # what the speaker had queued will not be heard: no echo of it to cancel
             turn.cancel()
             self.barge_ins += 1
             _LOGGER.info("barge-in: the wake word while answering stopped the reply")
