@@ -121,6 +121,10 @@ def test_settings_to_dict_is_plain() -> None:
         "block_ms": 80,
         "queue_chunks": 50,
         "stall_timeout_s": 3.0,
+        "echo_cancel": False,
+        "echo_delay_ms": 40,
+        "noise_suppression": None,
+        "auto_gain": False,
     }
     assert settings_to_dict(InputSettings()) == data["input"]
 
