@@ -29,7 +29,11 @@ TYPE_WORDS: dict[str, frozenset[str]] = {
     "lock": frozenset({"lock"}), "door": frozenset({"lock", "cover", "binary_sensor"}),
     "sensor": frozenset({"sensor", "binary_sensor"}),
 }  # fmt: skip
-_ARTICLES = frozenset({"the", "my", "our", "a", "all", "every", "both", "everything"})
+# Stripped from a name's start: articles, and what a recogniser leaves of a lost verb ("or the
+# living room blinds to 20%" for "lower the …").
+_ARTICLES = frozenset(
+    {"the", "my", "our", "a", "all", "every", "both", "everything", "or", "and", "so", "but"}
+)
 
 _DIGRAPHS = (("ph", "f"), ("gh", ""), ("ck", "k"), ("sh", "x"), ("ch", "x"), ("th", "t"), ("qu", "kw"))
 _SOFT = re.compile(r"c(?=[eiy])")
@@ -183,7 +187,11 @@ def resolve(
         if kind_of(words[cut:]) is not None and place in areas(pool, floors) and not area:
             return _of_kind([d for d in pool if in_area(place, d, floors)], words[cut:], True)
     if every:
-        scored = [d for d in pool if max(name_score(query, n) for n in _names(d, area)) >= THRESHOLD]
+        said = [w for w in words if w in TYPE_WORDS]  # "blinds" said: never the lights, however alike
+        kin = [
+            d for d in pool if not said or any(is_kind(d, w) or w in normalise(d.name).split() for w in said)
+        ]
+        scored = [d for d in kin if max(name_score(query, n) for n in _names(d, area)) >= THRESHOLD]
         if scored:
             return Found(tuple(scored), 0.9)
     return find(pool, query)
