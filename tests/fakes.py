@@ -11,6 +11,7 @@ import numpy as np
 from paho.mqtt.client import topic_matches_sub
 
 from homeplm.assistant import LoadedParts, build_pipeline
+from homeplm.brain.router import RouteDecision
 from homeplm.config.schema import ConversationSettings, Settings, VadSettings, WakeSettings
 from homeplm.core.audio import CHUNK_SAMPLES
 from homeplm.core.events import EventRecorder
@@ -263,3 +264,20 @@ class FactsMemory:
 
     def record_exchange(self, question: str, answer: str, **kw) -> None:
         self.exchanges.append((question, answer))
+
+
+class NeverCalled:
+    """The language model's place in a router, for phrasings that must never reach it."""
+
+    name = "llm"
+    calls = 0
+
+    def accepts(self, turn: Turn) -> RouteDecision:
+        return RouteDecision("llm", "general question")
+
+    def new_conversation(self) -> None:
+        pass
+
+    async def reply(self, turn: Turn, decision: RouteDecision) -> AsyncIterator[str]:
+        NeverCalled.calls += 1
+        yield "the LLM was asked"

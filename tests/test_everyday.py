@@ -9,7 +9,6 @@ lists, the house's devices), which must never be stolen.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 
@@ -19,8 +18,9 @@ import yaml
 from homeplm.brain.intents.everyday import EverydayIntents, evaluate, say_number, spoken_symbols
 from homeplm.brain.intents.normalise import normalise
 from homeplm.brain.intents.router import make_builtin_intents
-from homeplm.brain.router import RouteDecision, Router
+from homeplm.brain.router import Router
 from homeplm.core.stages import Turn
+from tests.fakes import NeverCalled
 
 SUMS = [
     ("What is nine times seven?", "9 times 7 is 63."),
@@ -300,23 +300,6 @@ async def test_everyday_facts_are_exact(family: str, text: str, reply: str) -> N
 def test_not_everyday_facts(text: str) -> None:
     decision = _route().accepts(Turn(text))
     assert decision is None or not decision.route.startswith("intent:everyday"), decision
-
-
-class NeverCalled:
-    """The language model's place in the router: the everyday phrasings must never reach it."""
-
-    name = "llm"
-    calls = 0
-
-    def accepts(self, turn: Turn) -> RouteDecision:
-        return RouteDecision("llm", "general question")
-
-    def new_conversation(self) -> None:
-        pass
-
-    async def reply(self, turn: Turn, decision: RouteDecision) -> AsyncIterator[str]:
-        NeverCalled.calls += 1
-        yield "the LLM was asked"
 
 
 async def test_no_everyday_fact_reaches_the_llm() -> None:

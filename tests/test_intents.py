@@ -16,7 +16,7 @@ from homeplm.brain.intents.types import IntentMatch, IntentReply
 from homeplm.brain.router import RouteDecision, Router
 from homeplm.core.errors import BrainError
 from homeplm.core.stages import Turn
-from tests.fakes import FakeMemory
+from tests.fakes import FakeMemory, NeverCalled
 
 EVENING = datetime(2026, 11, 23, 19, 45)  # a Monday
 
@@ -405,23 +405,6 @@ def test_normalise_is_linear() -> None:
     normalised = normalise("Um, what's the time, please? Twenty one lamps! " * 200)
     assert time.perf_counter() - start < 0.1
     assert normalised.startswith("what is the time 21 light what is the time")
-
-
-class NeverCalled:
-    """The language model's place in the router, for phrasings that must never reach it."""
-
-    name = "llm"
-    calls = 0
-
-    def accepts(self, turn: Turn) -> RouteDecision:
-        return RouteDecision("llm", "general question")
-
-    def new_conversation(self) -> None:
-        pass
-
-    async def reply(self, turn: Turn, decision: RouteDecision) -> AsyncIterator[str]:
-        NeverCalled.calls += 1
-        yield "the LLM was asked"
 
 
 async def test_fast_intents_never_call_the_llm(route: IntentRoute) -> None:

@@ -96,18 +96,25 @@ def _count(days: int, unit: str) -> str:
     return f"{days:,} {word}{'s' if days != 1 else ''}"
 
 
+def _dated(slots: Mapping[str, str], today: date, *, ahead: bool) -> tuple[date | None, str]:
+    """The date asked about and how to say it: with its year when one was said, else the next one
+    (this year's or a later one's: a 29th of February is the next leap year's), or the last one."""
+    month, day, label = _resolve(slots, today.year)
+    year = _year(slots)
+    if year is not None:
+        return _make(year, month, day), f"{label}, {year}" if "h" not in slots else f"{label} {year}"
+    step = 1 if ahead else -1
+    years = (_make(today.year + step * y, month, day) for y in range(9))
+    return next((d for d in years if d and (d >= today if ahead else d <= today)), None), label
+
+
 def until(slots: Mapping[str, str], today: date) -> str:
     unit = slots.get("unit") or slots.get("unit2") or "day"
     if "wd" in slots:
         weekday = [d.lower() for d in WEEKDAYS].index(slots["wd"])
         days = (weekday - today.weekday()) % 7 or 7
         return f"{_count(days, unit)} until {WEEKDAYS[weekday]}."
-    month, day, label = _resolve(slots, today.year)
-    year = _year(slots)
-    if year is not None:
-        when, label = _make(year, month, day), f"{label}, {year}" if "h" not in slots else f"{label} {year}"
-    else:  # the next one: this year's or a later year's (a 29th of February: the next leap year)
-        when = next((d for y in range(9) if (d := _make(today.year + y, month, day)) and d >= today), None)
+    when, label = _dated(slots, today, ahead=True)
     if when is None:
         return f"There's no {label}."
     days = (when - today).days
@@ -119,12 +126,7 @@ def until(slots: Mapping[str, str], today: date) -> str:
 
 
 def since(slots: Mapping[str, str], today: date) -> str:
-    month, day, label = _resolve(slots, today.year)
-    year = _year(slots)
-    if year is not None:
-        when, label = _make(year, month, day), f"{label}, {year}" if "h" not in slots else f"{label} {year}"
-    else:  # the last one
-        when = next((d for y in range(9) if (d := _make(today.year - y, month, day)) and d <= today), None)
+    when, label = _dated(slots, today, ahead=False)
     if when is None:
         return f"There's no {label}."
     days = (today - when).days
