@@ -122,7 +122,7 @@ def test_settings_to_dict_is_plain() -> None:
         "queue_chunks": 50,
         "stall_timeout_s": 3.0,
         "echo_cancel": False,
-        "echo_delay_ms": 40,
+        "echo_delay_ms": 0,
         "noise_suppression": None,
         "auto_gain": False,
     }

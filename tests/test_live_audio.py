@@ -297,7 +297,7 @@ def test_barge_in_over_its_own_voice(
         write_wav(wavs[name], speak(loaded.parts["tts"], text, lead_s=0.5, tail_s=1.5), SAMPLE_RATE)
     cfg = config(
         tmp_path,
-        "input:\n  device: pulse\n  echo_cancel: true\n  echo_delay_ms: 200\noutput:\n  device: pulse\n"
+        "input:\n  device: pulse\n  echo_cancel: true\noutput:\n  device: pulse\n"
         "assistant:\n  max_sentences: 8\nllm:\n  max_tokens: 200\n  few_shot: false\n",
     )
     env = pulse.client_env(PULSE_SOURCE="room.monitor", PULSE_SINK="room")

@@ -39,9 +39,10 @@ class InputSettings:
     # Clean the microphone of what homeplm plays (WebRTC AEC3, pywebrtc-audio): needed to hear the
     # wake word while it speaks (conversation.barge_in). Off: the microphone is gated while it speaks.
     echo_cancel: bool = False
-    # Time from handing audio to the speaker until the microphone hears it (WebRTC finds the rest,
-    # later only): err low.
-    echo_delay_ms: Annotated[int, Range(0, 500)] = 40
+    # Time from handing audio to the speaker until the microphone hears it, less ~100 ms: WebRTC
+    # finds up to ~450 ms more itself, but never a reference that comes late. 0 suits a sound card;
+    # raise it only for slow outputs (network speakers).
+    echo_delay_ms: Annotated[int, Range(0, 500)] = 0
     # WebRTC noise suppression level (0-3: 6, 12, 18, 21 dB); null: off.
     noise_suppression: Annotated[int, Range(0, 3)] | None = None
     # WebRTC automatic gain control (AGC2) on the microphone.

@@ -3,12 +3,14 @@ noise suppression and automatic gain control (pywebrtc-audio).
 
 What homeplm plays is told with `played()` — the sink's hook, called as each block is handed to
 the device, from any thread, at the sink's own rate — and laid on a far-end timeline counted in
-microphone samples: a block is heard `delay_ms` after it is handed over, or right after the audio
-queued before it, whichever is later. `process()` cleans each 80 ms microphone chunk with the
-far-end that lines up with it (silence while nothing plays); WebRTC works through it in 10 ms
-frames and finds the rest of the delay itself. That search reaches a few hundred milliseconds one
-way only: a far-end that comes early is found, one that comes late (after its echo) is not — so
-`delay_ms` should err low.
+microphone samples: a block follows the far-end still queued (not yet met by a microphone chunk),
+as the device plays it; with none queued it starts a new stream, heard `delay_ms` after now (and
+laid EARLY_MS sooner).
+`process()` cleans each 80 ms microphone chunk with the far-end that lines up with it (silence
+while nothing plays); WebRTC works through it in 10 ms frames and finds the rest of the delay
+itself. That search reaches ~450 ms one way only: a far-end that comes early is found, one that
+comes late (after its echo, even by 5 ms) is not — so `delay_ms` errs low, and every estimate
+here errs early. WebRTC hands each sample back 8 ms later (noise suppression: 6 ms more).
 """
 
 from __future__ import annotations
@@ -25,7 +27,19 @@ from homeplm.core.audio import SAMPLE_RATE, StreamResampler
 from homeplm.core.errors import AudioError
 
 INSTALL = ".venv/bin/pip install pywebrtc-audio==0.2.0"
-DEFAULT_DELAY_MS = 40
+# WebRTC finds up to ~450 ms more by itself, but nothing less: 0 suits any output faster than that.
+DEFAULT_DELAY_MS = 0
+# A new stream is laid this much before its estimated place (its first samples are dropped if that
+# falls before the next microphone chunk): through a PulseAudio null sink, whose monitor hears a
+# block before its time, the estimate came out up to 26 ms late.
+EARLY_MS = 50
+# A pause this long between two microphone chunks (a reopened microphone) moves it on by the pause.
+_MIC_GAP_S = 0.5
+# Where the microphone is now is judged by its most punctual recent chunk: the best lead (chunk end
+# minus clock) is kept, less _DRIFT samples a chunk (clocks drift), and dropped when a chunk comes
+# _SKIP_S later than it (chunks were thrown away: the microphone is further on than counted).
+_DRIFT = 2
+_SKIP_S = 0.15
 # A chunk whose far-end is below this RMS (int16) counts as silence for the ERLE figure (-60 dBFS).
 _FAR_ACTIVE_RMS = 32.8
 _ERLE_SMOOTHING = 0.05  # per active chunk: the figure follows about the last 20 (1.6 s)
@@ -54,25 +68,27 @@ class _ToInternalRate:
         self._resampler = StreamResampler(rate, SAMPLE_RATE)
         self._kernel: np.ndarray | None = None
         self._history = np.zeros(0)
-        self._skip = 0
+        # Samples to drop at the start: the low-pass filter's delay, and one for StreamResampler,
+        # whose first output is the (zero) sample it carries from before the stream.
+        self._skip = 0 if rate == SAMPLE_RATE else 1
         if rate > SAMPLE_RATE:
             cutoff = 0.45 * SAMPLE_RATE / rate
             n = np.arange(_LOWPASS_TAPS) - (_LOWPASS_TAPS - 1) / 2
             kernel = 2 * cutoff * np.sinc(2 * cutoff * n) * np.hamming(_LOWPASS_TAPS)
             self._kernel = kernel / kernel.sum()
             self._history = np.zeros(_LOWPASS_TAPS - 1)
-            self._skip = (_LOWPASS_TAPS - 1) // 2  # the filter's own delay, taken back at the start
+            self._skip += (_LOWPASS_TAPS - 1) // 2
 
     def process(self, block: np.ndarray) -> np.ndarray:
-        if self._kernel is None:
-            return self._resampler.process(block)
-        signal = np.concatenate((self._history, block.astype(np.float64)))
-        self._history = signal[len(signal) - (_LOWPASS_TAPS - 1) :]
-        filtered = np.convolve(signal, self._kernel, mode="valid")
+        signal = block.astype(np.float64)
+        if self._kernel is not None:
+            signal = np.concatenate((self._history, signal))
+            self._history = signal[len(signal) - (_LOWPASS_TAPS - 1) :]
+            signal = np.convolve(signal, self._kernel, mode="valid")
         if self._skip:
-            cut = min(self._skip, len(filtered))
-            filtered, self._skip = filtered[cut:], self._skip - cut
-        return self._resampler.process(filtered)
+            cut = min(self._skip, len(signal))
+            signal, self._skip = signal[cut:], self._skip - cut
+        return self._resampler.process(signal)
 
 
 class EchoCanceller:
@@ -112,8 +128,10 @@ class EchoCanceller:
     def _clear(self) -> None:
         self._mic_pos = 0  # microphone samples processed so far
         self._mic_time: float | None = None  # the clock when the last chunk came
+        self._lead: float | None = None  # microphone samples counted minus the clock's, at best
         self._far = np.zeros(0, dtype=np.int16)  # the far-end not yet heard, from _far_start on
         self._far_start = 0
+        self._far_end: int | None = None  # where the stream played last ends (None: stopped)
         self._to_16k: _ToInternalRate | None = None
         self._mic_power = 0.0
         self._out_power = 0.0
@@ -130,35 +148,46 @@ class EchoCanceller:
             return 10 * math.log10(max(self._mic_power, 1e-9) / self._out_power)
 
     def played(self, samples: np.ndarray, sample_rate: int) -> None:
-        """`samples` (int16 mono at `sample_rate`) were just handed to the sink."""
+        """`samples` (int16 mono at `sample_rate`) were just handed to the sink.
+
+        Only the microphone's own count says when the queue has run out: the times at which chunks
+        come wobble (PulseAudio hands 80 ms blocks over 87 ms apart, then two at once), and judging
+        the queue by them put false gaps into continuous speech (20 ms jumps, each costing WebRTC
+        ~1.5 s). "Now" on the microphone's count, for a new stream, is judged by its most punctual
+        recent chunk, so that every stream lines up alike.
+        """
         if not self.cancel_echo or samples.size == 0:
             return
         now = self._clock()
+        early = EARLY_MS * SAMPLE_RATE // 1000
         with self._lock:
-            heard = self._mic_pos
-            if self._mic_time is not None:
-                heard += round((now - self._mic_time) * SAMPLE_RATE)
-            heard += self.delay_ms * SAMPLE_RATE // 1000
-            far_end = self._far_start + len(self._far)
-            if heard > far_end or self._to_16k is None or self._to_16k.rate != sample_rate:
-                self._to_16k = _ToInternalRate(sample_rate)  # a new stream: nothing queued before it
+            queued = self._far_end is not None and self._far_end > self._mic_pos - early
+            if not queued or self._to_16k is None or self._to_16k.rate != sample_rate:
+                self._to_16k = _ToInternalRate(sample_rate)
             block = self._to_16k.process(samples)
-            if heard <= far_end:
-                self._far = np.concatenate((self._far, block))
-            elif far_end <= self._mic_pos or not len(self._far):
-                self._far, self._far_start = block, heard
+            if queued and self._far_end is not None:
+                start = self._far_end
             else:
-                gap = np.zeros(heard - far_end, dtype=np.int16)
-                self._far = np.concatenate((self._far, gap, block))
+                heard = self._mic_pos if self._lead is None else round(self._lead + now * SAMPLE_RATE)
+                start = max(heard, self._mic_pos) + self.delay_ms * SAMPLE_RATE // 1000 - early
+            self._far_end = start + len(block)
+            skip = max(0, self._mic_pos - start)  # laid before the next chunk: gone
+            if len(self._far):
+                self._far = np.concatenate((self._far, block[skip:]))
+            else:
+                self._far, self._far_start = block[skip:], start + skip
 
     def stopped(self) -> None:
         """The sink dropped what it had queued (a barge-in): forget the far-end not yet heard."""
         with self._lock:
             self._far = np.zeros(0, dtype=np.int16)
-            self._far_start = self._mic_pos
+            self._far_end = None
             self._to_16k = None
 
     def _take_far(self, n: int) -> np.ndarray:
+        now = self._clock()
+        if self._mic_time is not None and now - self._mic_time > _MIC_GAP_S + n / SAMPLE_RATE:
+            self._mic_pos += round((now - self._mic_time) * SAMPLE_RATE) - n
         start, end = self._mic_pos, self._mic_pos + n
         far = np.zeros(n, dtype=np.int16)
         lo, hi = max(start, self._far_start), min(end, self._far_start + len(self._far))
@@ -167,8 +196,12 @@ class EchoCanceller:
         if end > self._far_start:
             self._far = self._far[end - self._far_start :]
             self._far_start = end
-        self._mic_pos = end
-        self._mic_time = self._clock()
+        self._mic_pos, self._mic_time = end, now
+        lead = end - now * SAMPLE_RATE
+        if self._lead is None or lead > self._lead or lead < self._lead - _SKIP_S * SAMPLE_RATE:
+            self._lead = lead
+        else:
+            self._lead -= _DRIFT
         return far
 
     def process(self, chunk: np.ndarray) -> np.ndarray:
