@@ -54,6 +54,9 @@ class Identity:
         self.chunks += 1
         return chunk
 
+    def stopped(self) -> None:
+        return None
+
 
 class PacedSource(ListSource):
     """Chunks one event-loop turn apart, as a microphone gives them while the speaker plays."""

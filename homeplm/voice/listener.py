@@ -42,6 +42,9 @@ class EchoFront(Protocol):
 
     def process(self, chunk: np.ndarray) -> np.ndarray: ...
 
+    def stopped(self) -> None:
+        """The speaker dropped what it had queued: that will not be heard, nor echo."""
+
 
 class Listener:
     """Reads a source until it ends; each wake detection runs one turn of the pipeline."""
@@ -63,7 +66,8 @@ class Listener:
         self.muted = False
 
     async def run(self, source: AudioSource) -> None:
-        chunks = aiter(self._cleaned(source.chunks()))
+        # Without an echo front the microphone's chunks come straight through (no extra generator).
+        chunks = aiter(source.chunks() if self.echo is None else self._cleaned(source.chunks()))
         async for chunk in chunks:
             if self.muted:
                 continue
@@ -95,8 +99,9 @@ class Listener:
         return preroll
 
     async def _cleaned(self, chunks: AsyncIterator[np.ndarray]) -> AsyncIterator[np.ndarray]:
+        assert self.echo is not None
         async for chunk in chunks:
-            yield self.echo.process(chunk) if self.echo is not None else chunk
+            yield self.echo.process(chunk)
 
     async def _turn(
         self, chunks: AsyncIterator[np.ndarray], preroll: list[np.ndarray], follow_up: FollowUp | None = None
@@ -134,8 +139,8 @@ class Listener:
             if self.muted or (detection := self.wake.process(chunk)) is None:
                 continue
             self.pipeline.stop_playback()
-            if (stopped := getattr(self.echo, "stopped", None)) is not None:
-                stopped()  # what the speaker had queued will not be heard: no echo of it to cancel
+            if self.echo is not None:
+                self.echo.stopped()
             turn.cancel()
             self.barge_ins += 1
             _LOGGER.info("barge-in: the wake word while answering stopped the reply")
