@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from homeplm.brain.claims import HONEST, ClaimFilter, claims_action
+from homeplm.brain.claims import HONEST, claims_action
+from homeplm.brain.hygiene import SpokenReply
 from homeplm.brain.router import Router
 from homeplm.core.stages import Turn
 from tests.fakes import FakeChat
@@ -43,7 +44,7 @@ def test_plain_answers_pass(sentence: str) -> None:
 
 
 def test_the_filter_keeps_order_and_spacing_across_deltas() -> None:
-    claims = ClaimFilter()
+    claims = SpokenReply()
     out = [
         t
         for d in ("Sure", ", the dish", "washer is running now. It will", " take an hour.")
@@ -51,7 +52,7 @@ def test_the_filter_keeps_order_and_spacing_across_deltas() -> None:
     ]
     out += claims.flush()
     assert "".join(out) == f"Sure, {HONEST} It will take an hour."
-    assert claims.caught == 1
+    assert claims.claims_caught == 1
 
 
 async def test_the_router_filters_the_models_words_and_records_it() -> None:

@@ -1,10 +1,10 @@
 """Only the code that publishes may say that something was done.
 
 A language model asked "start the dishwasher" (when no intent matched) happily answers "Sure, the
-dishwasher is running now" — nothing was published. Its replies are checked clause by clause (the
-Router's hygiene.SpokenReply does it, or `ClaimFilter` alone): each clause is held until complete,
-and one that claims a device action or a changed state is replaced by an honest line. The count of
-what it caught goes into the turn's route record.
+dishwasher is running now" — nothing was published. The Router's spoken-reply filter
+(hygiene.SpokenReply) checks its replies clause by clause with `claims_action`: a clause that claims
+a device action or a changed state is replaced by an honest line, and the count goes into the turn's
+route record.
 """
 
 from __future__ import annotations
@@ -30,36 +30,8 @@ _CLAIMS = re.compile(
     r"|^(?:done|all done|okay,? done|there you go)\b",
     re.IGNORECASE,
 )
-_END = re.compile(r"(?<=[.!?,;:])\s+|\n+")  # clauses too: the first one is spoken early
 
 
 def claims_action(sentence: str) -> bool:
     """Whether `sentence` says a device was acted on or is now in a new state."""
     return _CLAIMS.search(sentence.strip().replace("’", "'")) is not None
-
-
-class ClaimFilter:
-    """Feed the reply's deltas; get back what may be said. Sentences pass whole, in order."""
-
-    def __init__(self) -> None:
-        self._held = ""
-        self.caught = 0
-
-    def push(self, delta: str) -> list[str]:
-        self._held += delta
-        out, start = [], 0
-        for end in _END.finditer(self._held):
-            out.append(self._check(self._held[start : end.start()], end.group()))
-            start = end.end()
-        self._held = self._held[start:]
-        return [text for text in out if text]
-
-    def flush(self) -> list[str]:
-        held, self._held = self._held, ""
-        return [text] if (text := self._check(held, "")) else []
-
-    def _check(self, sentence: str, gap: str) -> str:
-        if not claims_action(sentence):
-            return sentence + gap
-        self.caught += 1
-        return HONEST + gap if self.caught == 1 else ""
