@@ -146,6 +146,20 @@ def test_a_fact_about_someone_else_or_something_else_is_not_an_answer(embedder: 
     )
 
 
+def test_a_told_fact_is_said_as_told_not_filtered_as_a_claim(embedder: MiniLmEmbedder) -> None:
+    router = Router(
+        [HouseholdRoute(_memory(embedder, [("Ben", "the boiler is running on the night tariff")]))]
+    )
+
+    async def ask(text: str) -> str:
+        return "".join([part async for part in router.reply(Turn(text))])
+
+    assert (
+        asyncio.run(ask("when is the boiler running?"))
+        == "Ben told me: the boiler is running on the night tariff."
+    )
+
+
 def test_after_forget_the_thing_is_not_known(embedder: MiniLmEmbedder) -> None:
     memory = _memory(embedder, FACTS)
     route = HouseholdRoute(memory)

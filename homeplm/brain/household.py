@@ -216,6 +216,7 @@ class HouseholdRoute:
     """Household questions: the told facts, word for word, or "I don't know — tell me"."""
 
     name = "household"
+    verbatim = True  # told facts said back as told: not a model's words for the reply filter
 
     def __init__(self, memory: HouseholdMemory | None) -> None:
         self.memory = memory

@@ -51,7 +51,8 @@ class Route(Protocol):
 class Router:
     """Asks each route in order; the first to accept answers. Implements the Brain protocol.
 
-    A model's words (every route but the fast intents) pass `SpokenReply` (hygiene.py): no system
+    A model's words (every route but the fast intents and a `verbatim` one, whose replies code
+    wrote) pass `SpokenReply` (hygiene.py): no system
     prompt read back, no "as an AI", no claimed action, no markdown or emoji, at most
     `max_sentences` sentences (`assistant.max_sentences`; a route may carry its own `max_sentences`).
     """
@@ -96,7 +97,7 @@ class Router:
         parts: list[str] = []
         # A model's words are made fit to be spoken; only code that publishes says something was done.
         spoken = None
-        if not decision.route.startswith("intent:"):
+        if not decision.route.startswith("intent:") and not getattr(route, "verbatim", False):
             limit = getattr(route, "max_sentences", self.max_sentences)
             spoken = SpokenReply(
                 turn.text, self._prompts, limit if isinstance(limit, int) else self.max_sentences
