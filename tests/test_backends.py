@@ -121,7 +121,10 @@ def best_wake(wake: Any, audio: np.ndarray) -> tuple[Any, float]:
 def test_wake_fires_on_hey_jarvis(wake: Any, speak: Any) -> None:
     detection, best = best_wake(wake, speak(WAKE_PHRASE))
     assert detection is not None and detection.name == "hey_jarvis"
-    assert detection.score >= 0.5 and best >= detection.score
+    # It fires on the first chunk at or over the threshold (0.35 by default); how far over that chunk
+    # scores depends on the CPU's float paths (0.48 on one CI machine, higher here), so only the
+    # threshold and the peak after it are checked.
+    assert wake.threshold <= detection.score <= best
 
 
 @real
