@@ -89,6 +89,8 @@ async def cmd_run(args: argparse.Namespace) -> int:
         if echo is not None and hasattr(sink, "reference"):
             sink.reference = echo.played
         listener = Listener(pipeline, parts["wake"], emit, echo=echo)
+        if planner is not None:
+            listener.alert = planner.ringer  # "stop" without the wake word while it rings
         # The daemon's running knobs have one owner: Home Assistant, the control socket and SIGHUP
         # all turn them through it.
         knobs = Knobs(settings, pipeline, listener, parts.get("memory")) if live else None

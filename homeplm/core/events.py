@@ -169,7 +169,7 @@ class FollowUp(EventData):
 
     kind = EventType.FOLLOW_UP
     window_ms: int
-    reason: str  # "question" (the reply asked something) or "always"
+    reason: str  # "question" (the reply asked something), "always", or "ringing" (say "stop")
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,8 @@ def message(item: Item, late: float) -> str:
 
 
 class Ringer:
-    """Rings one item at a time (a second waits its turn); `stop()` ends the one ringing."""
+    """Rings one item at a time (a second waits its turn); `stop()` ends the one ringing, `pause()`
+    hushes it while someone speaks (the listener: a wake word, or a voice in a gap) until `resume()`."""
 
     def __init__(
         self,
@@ -56,6 +57,9 @@ class Ringer:
         self._last_at = 0.0
         self._stop = asyncio.Event()
         self._turn = asyncio.Lock()
+        self._free = asyncio.Event()  # cleared while paused
+        self._free.set()
+        self._speaking = False
 
     def ringing(self) -> Item | None:
         """What rings now, or what rang in the last minute (for "snooze")."""
@@ -63,10 +67,27 @@ class Ringer:
             return self.current
         return self.last if time.monotonic() - self._last_at < 60 else None
 
+    def listening(self) -> bool:
+        """Something rings and its words are not being said: a voice now is a person's."""
+        return self.current is not None and not self._speaking
+
+    def pause(self) -> None:
+        """Hush at once (the sound playing is cut) and hold the next ring until `resume()`."""
+        if self.current is None:
+            return
+        self._free.clear()
+        sink = getattr(self.pipeline, "sink", None)
+        if sink is not None:
+            sink.stop()
+
+    def resume(self) -> None:
+        self._free.set()
+
     def stop(self) -> bool:
         """Stop the ring now; True if something was ringing."""
         was = self.current is not None
         self._stop.set()
+        self._free.set()
         return was
 
     async def ring(self, item: Item, late: float) -> None:
@@ -80,19 +101,33 @@ class Ringer:
             deadline = time.monotonic() + self.timeout_s
             try:
                 rounds = 0
-                while not self._stop.is_set() and time.monotonic() < deadline:
+                while await self._may_ring(deadline):
                     await self._play_ring()
-                    if rounds % self.speak_every == 0 and not self._stop.is_set():
-                        await self._say(words)
+                    if rounds % self.speak_every == 0 and await self._may_ring(deadline):
+                        self._speaking = True
+                        try:
+                            await self._say(words)
+                        finally:
+                            self._speaking = False
                     rounds += 1
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stop.wait(), timeout=self.gap_s)
             finally:
                 self.current = None
+                self._free.set()
                 self._last_at = time.monotonic()
             _LOGGER.info(
                 "%s %d stopped %s", item.kind, item.id, "by voice" if self._stop.is_set() else "(timeout)"
             )
+
+    async def _may_ring(self, deadline: float) -> bool:
+        """Waits while paused; False once stopped or timed out."""
+        while not self._free.is_set() and not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._free.wait(), timeout=max(0.01, deadline - time.monotonic()))
+            if time.monotonic() >= deadline:
+                return False
+        return not self._stop.is_set() and time.monotonic() < deadline
 
     async def _play_ring(self) -> None:
         from homeplm.voice.chime import ring_tone

@@ -10,12 +10,17 @@ With an echo canceller (`input.echo_cancel`), the microphone is cleaned of what 
 itself plays, and the wake word is listened for while it answers: saying it (a barge-in) stops
 the speech at once and starts a new turn with what follows it ("hey jarvis, stop", a new
 question). Without one, the microphone is gated while it speaks, as before.
+
+While a timer, alarm or reminder rings (`alert`), the microphone is open without the wake word in
+the ring's gaps: a voice hushes the ring at once, and "stop", "cancel", "okay" … end it ("snooze"
+snoozes it); other talk lets it ring on. The wake word hushes it too, for as long as its turn lasts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Protocol
@@ -26,7 +31,7 @@ from homeplm.core.audio import CHUNK_MS
 from homeplm.core.events import EventCallback, FollowUp, PipelineEvent, Wake
 from homeplm.core.stages import AudioSource, WakeDetector
 from homeplm.voice.endpointer import RefractoryGate
-from homeplm.voice.pipeline import Pipeline, TurnResult
+from homeplm.voice.pipeline import Pipeline, Stage, TurnResult
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -35,6 +40,27 @@ MAX_FOLLOW_UPS = 3
 # What the microphone hears right after the speaker stops (room echo, the device's buffer) is
 # dropped before a follow-up window opens.
 VOICE_TAIL_MS = 320
+# While something rings, the microphone listens in windows this long (each its own short turn).
+RING_WINDOW_MS = 3000
+# What ends a ring when said without the wake word (anything else lets it ring on).
+_RING_STOP = re.compile(
+    r"\b(?:stop|cancel|dismiss|enough|quiet|silence|shut up|off|ok(?:ay)?|thanks?|thank you|got it|"
+    r"alright|all right|i'?m (?:up|awake|coming)|i hear you)\b",
+    re.IGNORECASE,
+)
+_SNOOZE = re.compile(r"\bsnooze\b", re.IGNORECASE)
+
+
+class Alert(Protocol):
+    """Something that rings (planner/ringer.Ringer): hushed while someone speaks."""
+
+    def listening(self) -> bool:
+        """It rings and is not saying its words: a voice now is a person's."""
+
+    def pause(self) -> None:
+        """Hush at once; hold the next ring until resume()."""
+
+    def resume(self) -> None: ...
 
 
 class EchoFront(Protocol):
@@ -64,6 +90,7 @@ class Listener:
         self.gate = RefractoryGate(int(settings.refractory_s * 1000))
         self.turns: list[TurnResult] = []
         self.muted = False
+        self.alert: Alert | None = None  # attached by the planner, when there is one
 
     async def run(self, source: AudioSource) -> None:
         # Without an echo front the microphone's chunks come straight through (no extra generator).
@@ -71,19 +98,28 @@ class Listener:
         async for chunk in chunks:
             if self.muted:
                 continue
+            if self.alert is not None and self.alert.listening():
+                await self._while_ringing(chunks)
+                continue
             self.gate.advance(CHUNK_MS)
             detection = self.wake.process(chunk)
             self.preroll.append(chunk)
             if detection is None or not self.gate.open:
                 continue
             preroll: list[np.ndarray] | None = self._woken(detection.name, detection.score)
-            while preroll is not None:
-                result, preroll = await self._turn(chunks, preroll)
-                self.turns.append(result)
-                if preroll is None:
-                    # What the mic heard while we were thinking and speaking is our own voice: drop it.
-                    source.discard_pending()
-                    preroll = await self._follow_ups(result, source, chunks)
+            if self.alert is not None:
+                self.alert.pause()
+            try:
+                while preroll is not None:
+                    result, preroll = await self._turn(chunks, preroll)
+                    self.turns.append(result)
+                    if preroll is None:
+                        # What the mic heard while we were thinking and speaking is our own voice: drop it.
+                        source.discard_pending()
+                        preroll = await self._follow_ups(result, source, chunks)
+            finally:
+                if self.alert is not None:
+                    self.alert.resume()
             self.wake.reset()
         _LOGGER.debug("audio input ended")
 
@@ -97,6 +133,42 @@ class Listener:
         preroll = list(self.preroll)
         self.preroll.clear()
         return preroll
+
+    async def _while_ringing(self, chunks: AsyncIterator[np.ndarray]) -> None:
+        """Short listening windows while something rings: a voice hushes it (never its own words:
+        the ringer is not `listening()` while it says them); "stop" and the like end it."""
+        alert = self.alert
+        assert alert is not None
+
+        def hush() -> None:
+            if alert.listening():
+                alert.pause()
+
+        ended = False
+
+        async def heard() -> AsyncIterator[np.ndarray]:
+            nonlocal ended
+            async for chunk in self._unless_muted(chunks):
+                yield chunk
+            ended = True
+
+        while alert.listening() and not self.muted and not ended:
+            window = FollowUp(RING_WINDOW_MS, "ringing")
+            result = await self.pipeline.run_audio(heard(), [], Stage.STT, follow_up=window, on_speech=hush)
+            text = (result.transcript or "").strip()
+            try:
+                if _SNOOZE.search(text):
+                    self.turns.append(await self.pipeline.run_text(text, Stage.TTS, source="voice"))
+                elif _RING_STOP.search(text):
+                    _LOGGER.info("ring stopped by voice without the wake word: %r", text)
+                    self.turns.append(await self.pipeline.run_text("stop", Stage.BRAIN, source="voice"))
+                elif result.outcome == "ok" and text:
+                    _LOGGER.info("heard while ringing, not a stop: %r", text)
+            finally:
+                alert.resume()
+            if result.outcome in ("error", "cancelled"):
+                break
+        self.wake.reset()
 
     async def _cleaned(self, chunks: AsyncIterator[np.ndarray]) -> AsyncIterator[np.ndarray]:
         assert self.echo is not None

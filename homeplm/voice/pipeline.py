@@ -109,15 +109,17 @@ class Pipeline:
         end_stage: Stage = Stage.TTS,
         source: str = "voice",
         follow_up: FollowUp | None = None,
+        on_speech: Callable[[], object] | None = None,
     ) -> TurnResult:
         """A spoken turn: endpoint the live audio (after the pre-roll), then the later stages. A
-        follow-up turn (no wake word) waits only `follow_up.window_ms` for speech to start."""
+        follow-up turn (no wake word) waits only `follow_up.window_ms` for speech to start;
+        `on_speech` is called when speech starts."""
         result = self._begin("audio", end_stage)
         async with self._guard(result):
             if follow_up is not None:
                 self._emit(result.run_id, follow_up)
             recording = await self._record(
-                result.run_id, chunks, preroll, follow_up.window_ms if follow_up else None
+                result.run_id, chunks, preroll, follow_up.window_ms if follow_up else None, on_speech
             )
             if recording is None:
                 result.outcome = "no-speech"
@@ -192,6 +194,7 @@ class Pipeline:
         chunks: AsyncIterator[np.ndarray],
         preroll: Sequence[np.ndarray],
         start_timeout_ms: int | None = None,
+        on_speech: Callable[[], object] | None = None,
     ) -> Recording | None:
         endpointing = self.endpointing
         if start_timeout_ms is not None:
@@ -203,7 +206,7 @@ class Pipeline:
             self.settings.vad.threshold,
             int(self.settings.vad.early_asr_after_s * 1000),
             self.asr_prompt(),
-            lambda offset_ms: self._emit(run_id, ev.SpeechStart(offset_ms)),
+            lambda offset_ms: self._speech_started(run_id, offset_ms, on_speech),
         )
         recording, endpointer = await recorder.record(chunks, preroll)
         if recording is None:
@@ -263,6 +266,11 @@ class Pipeline:
         return reply
 
     # -- plumbing -------------------------------------------------------------------------------
+
+    def _speech_started(self, run_id: int, offset_ms: int, on_speech: Callable[[], object] | None) -> None:
+        self._emit(run_id, ev.SpeechStart(offset_ms))
+        if on_speech is not None:
+            on_speech()
 
     def _new_speaker(self, run_id: int) -> SentenceSpeaker | None:
         if self.parts.tts is None or self.sink is None:
