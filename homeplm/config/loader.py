@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import yaml
 
-from homeplm.config.schema import Choice, Range, Settings
+from homeplm.config.schema import Check, Choice, Range, Settings
 from homeplm.core.errors import ConfigError
 
 _LOGGER = logging.getLogger(__name__)
@@ -228,6 +228,8 @@ def _check_extra(value: Any, extra: Any) -> None:
         close = close or difflib.get_close_matches(str(value), extra.options, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise _Invalid(f"{value!r} is not one of {options}{hint}")
+    elif isinstance(extra, Check) and not extra.test(value):
+        raise _Invalid(f"{value!r} is not {extra.expected}")
 
 
 def _unknown_key(name: str, known: list[str]) -> str:

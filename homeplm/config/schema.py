@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +24,32 @@ class Choice:
     """A setting's allowed values, checked by the config loader."""
 
     options: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A setting's test beyond type and range (`test(value)` is true when it is fine), checked by the
+    config loader, which says the value is not `expected`."""
+
+    test: Callable[[Any], bool]
+    expected: str
+
+
+def is_tcp_address(uri: str) -> bool:
+    """True for a tcp://HOST:PORT address (port 1-65535; an IPv6 host in brackets)."""
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return False
+    return (
+        parts.scheme == "tcp"
+        and bool(parts.hostname)
+        and port is not None
+        and 0 < port < 65536
+        and parts.path in ("", "/")
+        and not (parts.query or parts.fragment or parts.username)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +340,29 @@ class PlannerSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WyomingSettings:
+    """Speech recognition, speech and the brain as Wyoming services for Home Assistant (off unless
+    enabled: anyone who can reach the port can use the assistant, device control included)."""
+
+    enabled: bool = False
+    # Where it listens: tcp://HOST:PORT (0.0.0.0: every IPv4 address of the box).
+    uri: Annotated[str, Check(is_tcp_address, "a tcp://HOST:PORT address")] = "tcp://0.0.0.0:10700"
+    # Longest audio one transcription request may send (seconds); longer ends the request.
+    max_audio_s: Annotated[float, Range(1.0, 300.0)] = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class SatelliteSettings:
+    """A Wyoming satellite in another room (wyoming-satellite, or `homeplm satellite`): homeplm
+    connects to it as Home Assistant would, hears its microphone and answers through its speaker."""
+
+    name: str = "satellite"
+    uri: Annotated[str, Check(is_tcp_address, "a tcp://HOST:PORT address")] = "tcp://127.0.0.1:10700"
+    # The room it stands in (an area of the house): "turn on the light" there means that room's light.
+    area: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class LoggingSettings:
     """How much the assistant logs."""
 
@@ -336,4 +387,6 @@ class Settings:
     expert: ExpertSettings = field(default_factory=ExpertSettings)
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     planner: PlannerSettings = field(default_factory=PlannerSettings)
+    wyoming: WyomingSettings = field(default_factory=WyomingSettings)
+    satellites: tuple[SatelliteSettings, ...] = ()
     logging: LoggingSettings = field(default_factory=LoggingSettings)

@@ -1,8 +1,8 @@
 """The running daemon: what `homeplm run` does beyond one pass over a WAV file.
 
-Its control socket, memory housekeeping, the systemd watchdog and readiness, reload on SIGHUP, and
-the supervised microphone. The models, the pipeline and the listener are built by the caller
-(homeplm/assistant.py) and handed in.
+Its control socket, memory housekeeping, the systemd watchdog and readiness, reload on SIGHUP, the
+Wyoming services for Home Assistant (when enabled), and the supervised microphone. The models, the
+pipeline and the listener are built by the caller (homeplm/assistant.py) and handed in.
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ async def serve(
         info["planner"] = planner
     handlers = make_handlers(pipeline, listener, memory, timer, info, knobs)
     control = await start_control(control_socket(settings), handlers)
+    wyoming = await start_wyoming(settings, pipeline)
     housekeeping = asyncio.create_task(expire_periodically(memory))
     watchdog = asyncio.create_task(sdnotify.watchdog_loop())
     reload_on_hangup(config_path, settings, knobs)
@@ -90,7 +91,19 @@ async def serve(
     finally:
         housekeeping.cancel()
         watchdog.cancel()
+        if wyoming is not None:
+            await wyoming.stop()
         await control.close()
+
+
+async def start_wyoming(settings: Settings, pipeline: Pipeline) -> Any:
+    """Home Assistant's Wyoming services (speech to text, text to speech, the brain), when enabled;
+    the server, or None."""
+    if not settings.wyoming.enabled:
+        return None
+    from homeplm.wyoming.server import start_server  # the wyoming package only when it is used
+
+    return await start_server(settings, pipeline)
 
 
 def reload_on_hangup(config_path: Path | None, settings: Settings, knobs: Knobs) -> None:
