@@ -158,6 +158,12 @@ def render_status(status: dict[str, Any], now: float | None = None) -> str:
     else:
         state = {True: "connected", False: "NOT connected", None: "unknown"}[mqtt.get("connected")]
         lines.append(f"mqtt:     {state} to {mqtt['broker']}")
+    for room in status.get("satellites") or []:
+        state = "connected" if room.get("connected") else "NOT connected"
+        lines.append(
+            f"satellite {room.get('name')} ({room.get('area') or 'no area'}): {state} to {room.get('uri')}, "
+            f"{room.get('turns', 0)} turns"
+        )
     memory = status.get("memory")
     if memory is None:
         lines.append("memory:   off")

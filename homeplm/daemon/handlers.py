@@ -31,7 +31,8 @@ def make_handlers(
     """`info` (all optional) adds to `status`: "turn_log" (a daemon.turnlog.TurnLog on the event bus:
     the last turns, the state, READY's load times), "load_ms" ({part: ms}, else the TurnLog's),
     "models" ({role: path}, else resolved from the settings), "mqtt_connected" (a callable),
-    "planner" (planner/service.Planner: timers, alarms, reminders and lists).
+    "planner" (planner/service.Planner: timers, alarms, reminders and lists), "satellites" (a
+    callable: each satellite's name, area, address, whether it is connected, its turns).
     `knobs` (daemon/knobs.Knobs): the daemon's one owner of mute and the other knobs."""
     started = time.monotonic()
     info = dict(info or {})
@@ -100,6 +101,7 @@ def make_handlers(
             },
             "memory": await asyncio.to_thread(_memory_status, memory),
             "planner": _planner_status(info.get("planner")),
+            "satellites": info["satellites"]() if callable(info.get("satellites")) else [],
             "last_turns": turn_log.turns() if turn_log is not None else [],
         }
 

@@ -1,7 +1,8 @@
 """The running daemon: what `homeplm run` does beyond one pass over a WAV file.
 
 Its control socket, memory housekeeping, the systemd watchdog and readiness, reload on SIGHUP, the
-Wyoming services for Home Assistant (when enabled), and the supervised microphone. The models, the
+Wyoming services for Home Assistant (when enabled), the satellites in other rooms, and the
+supervised microphone. The models, the
 pipeline and the listener are built by the caller (homeplm/assistant.py) and handed in.
 """
 
@@ -74,6 +75,9 @@ async def serve(
         info["mqtt_connected"] = lambda: house.link.connected
     if planner is not None:
         info["planner"] = planner
+    satellites = await start_satellites(settings, pipeline, parts)
+    if satellites is not None:
+        info["satellites"] = satellites.status
     handlers = make_handlers(pipeline, listener, memory, timer, info, knobs)
     control = await start_control(control_socket(settings), handlers)
     wyoming = await start_wyoming(settings, pipeline)
@@ -93,6 +97,8 @@ async def serve(
         watchdog.cancel()
         if wyoming is not None:
             await wyoming.stop()
+        if satellites is not None:
+            await satellites.close()
         await control.close()
 
 
@@ -104,6 +110,20 @@ async def start_wyoming(settings: Settings, pipeline: Pipeline) -> Any:
     from homeplm.wyoming.server import start_server  # the wyoming package only when it is used
 
     return await start_server(settings, pipeline)
+
+
+async def start_satellites(settings: Settings, pipeline: Pipeline, parts: dict[str, Any]) -> Any:
+    """The satellites in other rooms (`satellites:`), each connected and listened to on its own
+    task with the shared models; None when there are none."""
+    if not settings.satellites:
+        return None
+    from homeplm.assistant import shared_vad
+    from homeplm.wyoming.satellites import Satellites
+
+    def room_vad(wake: Any) -> Any:
+        return shared_vad({"wake": wake}) or factory.make_vad(settings)
+
+    return await Satellites.start(settings, pipeline, factory.make_wake, room_vad)
 
 
 def reload_on_hangup(config_path: Path | None, settings: Settings, knobs: Knobs) -> None:

@@ -99,6 +99,8 @@ class Pipeline:
         self.on_stop: list[Callable[[], object]] = []
         # Set while a spoken turn answers (thinks and speaks): its recording is done.
         self.answering = asyncio.Event()
+        # The room this pipeline hears (a satellite's area), given to the brain with each turn.
+        self.room: str | None = None
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -129,7 +131,7 @@ class Pipeline:
             if not result.transcript:
                 result.outcome = "no-text"
             elif end_stage > Stage.STT:
-                turn = Turn(result.transcript, source=source)
+                turn = Turn(result.transcript, source=source, room=self.room)
                 result.record = turn.record
                 self.answering.set()  # the microphone is free: a barge-in may listen now
                 try:
@@ -144,7 +146,7 @@ class Pipeline:
         async with self._guard(result):
             result.transcript = text
             self._emit(result.run_id, ev.Transcript(text, source=source))
-            turn = Turn(text, source=source)
+            turn = Turn(text, source=source, room=self.room)
             result.record = turn.record
             result.reply = await self._answer(result.run_id, turn, end_stage)
         return result
