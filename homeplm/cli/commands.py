@@ -161,6 +161,21 @@ async def _run_sink(settings: Settings, args: argparse.Namespace) -> AudioSink:
     raise AudioError(both, code=errors[0].code)
 
 
+async def cmd_satellite(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from homeplm.wyoming.satellite_box import serve_box
+
+    source = RawStdinSource() if args.input == "-" else WavFileSource(args.input) if args.input else None
+    sink = await _run_sink(settings, args)
+    try:
+        await serve_box(settings, args, source, sink)
+    finally:
+        if source is not None:
+            await source.close()
+        await sink.close()
+    return 0
+
+
 async def cmd_transcribe(args: argparse.Namespace) -> int:
     settings = _settings(args)
     audio = load_wav_16k(args.wav)

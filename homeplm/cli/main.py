@@ -52,6 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="write what is spoken to a WAV file, or 'none' (default: speaker)",
     )
 
+    satellite = sub.add_parser(
+        "satellite", help="be a Wyoming satellite: this box's microphone and speaker for a hub"
+    )
+    satellite.add_argument("--uri", default="tcp://0.0.0.0:10700", help="where its owner connects")
+    satellite.add_argument(
+        "--name", default="homeplm satellite", help="its name (default: homeplm satellite)"
+    )
+    satellite.add_argument("--area", default="", help="the room it stands in")
+    satellite.add_argument("--wake", action="store_true", help="listen for the wake word here (wake.models)")
+    satellite.add_argument("--input", metavar="WAV|-", help="as for run (default: microphone)")
+    satellite.add_argument("--output", metavar="WAV|none", help="as for run (default: speaker)")
+
     transcribe = sub.add_parser("transcribe", help="print what is said in a WAV file")
     transcribe.add_argument("wav", metavar="WAV")
 
