@@ -115,3 +115,21 @@ async def test_no_barge_in_when_nobody_speaks_over_it() -> None:
     listener, rec, sink, stt = await listen(audio, echo=Identity())
     assert listener.barge_ins == 0 and [t.outcome for t in listener.turns] == ["ok"]
     assert sink.stops == 0
+
+
+class Suppressing(Identity):
+    """A canceller whose suppressor distorts a voice over the echo: the wake word does not survive."""
+
+    def process(self, chunk: np.ndarray) -> np.ndarray:
+        self.chunks += 1
+        return np.full_like(chunk, SPEECH) if int(chunk[0]) == WAKE and self.chunks > 20 else chunk
+
+
+async def test_the_raw_microphone_hears_a_wake_word_the_canceller_distorted() -> None:
+    for raw_wake, barge_ins in ((None, 0), (FakeWake(), 1)):
+        sink = SlowSink()
+        pipeline, recorder, *_ = make(settings(), chat=FakeChat(LONG), sink=sink)
+        listener = Listener(pipeline, FakeWake(), recorder, echo=Suppressing())
+        listener.raw_wake = raw_wake
+        await listener.run(PacedSource(AUDIO))
+        assert listener.barge_ins == barge_ins

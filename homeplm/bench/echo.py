@@ -96,7 +96,9 @@ def pulse_room() -> Iterator[dict[str, str]]:
 # -- the live run (a child process inside the room's env: PortAudio sees only that server) -----------
 
 
-async def _record(speech: np.ndarray, rate: int, near: str | None, near_at_s: float) -> dict[str, Any]:
+async def _record(
+    speech: np.ndarray, rate: int, near: str | None, near_at_s: float, stop_at_s: float | None = None
+) -> dict[str, Any]:
     from homeplm.backends.sounddevice_audio import MicSource, SpeakerSink
     from homeplm.config.schema import InputSettings, OutputSettings
 
@@ -113,10 +115,14 @@ async def _record(speech: np.ndarray, rate: int, near: str | None, near_at_s: fl
     listening = asyncio.create_task(listen())
     await asyncio.sleep(3.0)  # the pulse device's first block takes up to ~2 s to come
     await sink.play(speech)
-    paplay = None
+    paplay, stopped = None, 0.0
     if near is not None:
         await asyncio.sleep(near_at_s)
         paplay = subprocess.Popen(["paplay", "--device=room", near])
+    if stop_at_s is not None:
+        await asyncio.sleep(stop_at_s)
+        stopped = time.monotonic()
+        sink.stop()  # as a barge-in does
     await sink.drain()
     await asyncio.sleep(1.0)
     if paplay is not None:
@@ -132,13 +138,14 @@ async def _record(speech: np.ndarray, rate: int, near: str | None, near_at_s: fl
         "play_n": np.array([len(b) for _, b, _ in plays]),
         "play": np.concatenate([b for _, b, _ in plays]),
         "rate": np.array(plays[0][2]),
+        "stopped": np.array(stopped),
     }
 
 
 def _child(args: argparse.Namespace) -> int:
     with np.load(args.record) as given:
         speech, rate = given["speech"], int(given["rate"])
-    np.savez(args.record, **asyncio.run(_record(speech, rate, args.near, args.near_at)))
+    np.savez(args.record, **asyncio.run(_record(speech, rate, args.near, args.near_at, args.stop_at)))
     return 0
 
 
@@ -147,24 +154,33 @@ class Recording:
     mic_t: np.ndarray
     mic: np.ndarray  # (chunks, 1280) int16
     plays: list[tuple[float, np.ndarray, int]]
+    stopped: float = 0.0  # when the sink was told to stop (clock time), 0 when it was not
 
 
 def record(
-    env: dict[str, str], speech: np.ndarray, rate: int, near: Path | None = None, near_at_s: float = 0.0
+    env: dict[str, str],
+    speech: np.ndarray,
+    rate: int,
+    near: Path | None = None,
+    near_at_s: float = 0.0,
+    stop_at_s: float | None = None,
 ) -> Recording:
-    """Plays `speech` (int16 at `rate`) into the room with homeplm's sink while its microphone records."""
+    """Plays `speech` (int16 at `rate`) into the room with homeplm's sink while its microphone records
+    (`near` played into the room too, `near_at_s` in; the sink stopped `stop_at_s` in)."""
     with tempfile.TemporaryDirectory(prefix="homeplm-echo-") as tmp:
         path = Path(tmp) / "run.npz"
         np.savez(path, speech=speech, rate=np.array(rate))
         command = [sys.executable, "-m", "homeplm.bench.echo", "--record", str(path)]
         if near is not None:
             command += ["--near", str(near), "--near-at", str(near_at_s)]
+        if stop_at_s is not None:
+            command += ["--stop-at", str(stop_at_s)]
         subprocess.run(command, env=env, check=True, timeout=120 + len(speech) / rate)
         with np.load(path) as data:
             bounds = np.cumsum(data["play_n"])[:-1]
             blocks = np.split(data["play"], bounds)
             plays = [(float(t), b, int(data["rate"])) for t, b in zip(data["play_t"], blocks, strict=True)]
-            return Recording(data["mic_t"], data["mic"], plays)
+            return Recording(data["mic_t"], data["mic"], plays, float(data["stopped"]))
 
 
 # -- offline: the same events through the canceller --------------------------------------------------
@@ -325,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record", help=argparse.SUPPRESS)
     parser.add_argument("--near", help=argparse.SUPPRESS)
     parser.add_argument("--near-at", type=float, default=0.0, help=argparse.SUPPRESS)
+    parser.add_argument("--stop-at", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.record:
         return _child(args)

@@ -91,6 +91,10 @@ class Listener:
         self.turns: list[TurnResult] = []
         self.muted = False
         self.alert: Alert | None = None  # attached by the planner, when there is one
+        # While it answers, a second detector on the raw microphone: WebRTC's suppressor distorts a
+        # voice over the echo, and the wake word is heard in either (python -m homeplm.bench.barge_in).
+        self.raw_wake: WakeDetector | None = None
+        self._raw: np.ndarray | None = None
 
     async def run(self, source: AudioSource) -> None:
         # Without an echo front the microphone's chunks come straight through (no extra generator).
@@ -173,6 +177,7 @@ class Listener:
     async def _cleaned(self, chunks: AsyncIterator[np.ndarray]) -> AsyncIterator[np.ndarray]:
         assert self.echo is not None
         async for chunk in chunks:
+            self._raw = chunk
             yield self.echo.process(chunk)
 
     async def _turn(
@@ -205,10 +210,18 @@ class Listener:
         if turn.done():
             return None
         self.wake.reset()
+        if self.raw_wake is not None:
+            self.raw_wake.reset()
         self.preroll.clear()
         while not turn.done() and (chunk := await anext(chunks, None)) is not None:
             self.preroll.append(chunk)
-            if self.muted or (detection := self.wake.process(chunk)) is None:
+            if self.muted:
+                continue
+            detection = self.wake.process(chunk)
+            if self.raw_wake is not None and self._raw is not None:
+                raw = self.raw_wake.process(self._raw)
+                detection = detection or raw
+            if detection is None:
                 continue
             self.pipeline.stop_playback()
             if self.echo is not None:

@@ -1,0 +1,270 @@
+"""Barge-in, measured: the wake word while homeplm speaks, how fast it stops, and whether its own
+voice ever barges in.
+
+    python -m homeplm.bench.barge_in            # about 5 minutes on a 2-core machine
+    python -m homeplm.bench.barge_in --quick    # fewer voices and replies
+
+1. **Heard while it speaks vs. in silence.** 25 wake phrases ("hey jarvis" + stop, cancel, a new
+   question …, five espeak-ng voices) are mixed, one at a time, into a live recording of homeplm
+   speaking into the private PulseAudio room (`homeplm.bench.echo`: its own sink and microphone,
+   a null sink between them), at +6, 0 and -6 dB over the echo there, on the null sink and with a
+   synthetic room added; each mix goes through the echo canceller on the recording's own clock.
+   Heard = the product's detector at `wake.threshold` in the raw microphone, the cleaned one,
+   either. In silence: the same phrases alone, under the room's noise.
+2. **Stop latency** = detection (the end of "jarvis" to the end of the chunk at which the detector
+   fires, cleaned, from the mixes; the canceller's and detector's CPU time added) + the sink's stop
+   (live: from `stop()` to the last of its sound on the room's monitor, runs at 6 points).
+3. **False barge-ins** per hour of its own speech: every example reply of the answer benchmark
+   (homeplm/bench/answer_sets.py) and the household facts said back, by the shipped piper voice,
+   through a synthetic room and cleaned on a synthetic timeline; detections (2 s apart at least) in
+   the raw and the cleaned microphone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from homeplm.bench.echo import (
+    SENTENCES,
+    WAKE_THRESHOLD,
+    Recording,
+    power,
+    pulse_room,
+    record,
+    replay,
+    with_room,
+)
+from homeplm.core.audio import CHUNK_SAMPLES, SAMPLE_RATE, resample
+
+WAKE = "hey jarvis"
+COMMANDS = ("stop", "cancel that", "what time is it?", "turn it down", "that's enough")
+VOICES = (("en-us", 160), ("en-gb", 170), ("en-us+f3", 155), ("en-gb-scotland", 165), ("en-us+m7", 175))
+LEVELS_DB = (6, 0, -6)
+REFRACTORY_CHUNKS = 25  # 2 s: one detection per wake word
+LEAD_S = 2.0  # what the detector hears before a phrase (it needs ~1.5 s to fill its window)
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """A spoken wake phrase and where in it the wake word ends (samples)."""
+
+    text: str
+    voice: str
+    audio: np.ndarray
+    wake_end: int
+
+
+def phrases(folder: Path, quick: bool) -> list[Phrase]:
+    """Each voice says each command after the wake word; the wake word's end is where its own
+    rendering ends (it is rendered apart and joined with 120 ms of silence)."""
+    from homeplm.bench.spoken_house import espeak
+
+    out = []
+    for voice, speed in VOICES[:2] if quick else VOICES:
+        wake = _trim(espeak(WAKE, voice, speed, folder))
+        for command in COMMANDS:
+            said = _trim(espeak(command, voice, speed, folder))
+            audio = np.concatenate((wake, np.zeros(SAMPLE_RATE * 12 // 100, np.int16), said))
+            out.append(Phrase(f"{WAKE}, {command}", voice, audio, len(wake)))
+    return out
+
+
+def _trim(audio: np.ndarray) -> np.ndarray:
+    loud = np.flatnonzero(np.abs(audio) > 200)
+    return audio[loud[0] : loud[-1] + 1] if loud.size else audio
+
+
+@functools.cache
+def _detector() -> Any:
+    from homeplm.backends.openwakeword_wake import OpenWakeWordDetector
+    from homeplm.config.schema import WakeSettings
+
+    return OpenWakeWordDetector(WakeSettings(threshold=1.0))
+
+
+def scores(audio: np.ndarray) -> np.ndarray:
+    """The product's detector's best score for each 80 ms chunk of `audio` (from a reset)."""
+    detector = _detector()
+    detector.reset()
+    out = np.zeros(len(audio) // CHUNK_SAMPLES)
+    for i in range(len(out)):
+        detector.process(audio[i * CHUNK_SAMPLES : (i + 1) * CHUNK_SAMPLES])
+        out[i] = max(detector.last_scores.values())
+    return out
+
+
+def first_hit(audio: np.ndarray) -> int | None:
+    """The first chunk at which the detector fires on `audio` (at wake.threshold), or None."""
+    hits = np.flatnonzero(scores(audio) >= WAKE_THRESHOLD)
+    return int(hits[0]) if hits.size else None
+
+
+def detections(audio: np.ndarray) -> int:
+    """How many times the detector fires on `audio`, a wake word's refractory time apart."""
+    count, quiet_until = 0, -1
+    for i in np.flatnonzero(scores(audio) >= WAKE_THRESHOLD):
+        if i > quiet_until:
+            count, quiet_until = count + 1, int(i) + REFRACTORY_CHUNKS
+    return count
+
+
+@dataclass(slots=True)
+class Heard:
+    raw: int = 0
+    cleaned: int = 0
+    either: int = 0
+    tries: int = 0
+
+
+def while_speaking(
+    rec: Recording, mic: np.ndarray, said: list[Phrase], ser_db: float, latencies: list[float]
+) -> Heard:
+    """Each phrase mixed into `mic` at its own place in the speech, `ser_db` over the echo there;
+    the cleaned signal's detection latency (ms after the wake word's end) is added to `latencies`."""
+    base = replay(rec, mic)
+    active = np.flatnonzero(np.abs(base.far) > 64)
+    start, end = int(active[0]) + SAMPLE_RATE, int(active[-1]) - 4 * SAMPLE_RATE
+    heard = Heard()
+    for phrase, at in zip(said, np.linspace(start, end, len(said)).astype(int), strict=True):
+        at -= at % CHUNK_SAMPLES  # chunk-aligned, so latency counts from the detector's own chunks
+        window = slice(at, at + len(phrase.audio))
+        scale = np.sqrt(power(base.mic[window]) / power(phrase.audio)) * 10 ** (ser_db / 20)
+        track = np.zeros(len(base.mic))
+        track[window] = phrase.audio * scale
+        mixed = np.clip(base.mic + track, -32768, 32767).astype(np.int16)
+        out = replay(rec, mixed).out
+        around = slice(at - int(LEAD_S * SAMPLE_RATE), at + len(phrase.audio) + SAMPLE_RATE)
+        raw_hit, cleaned_hit = first_hit(mixed[around]), first_hit(out[around])
+        heard.tries += 1
+        heard.raw += raw_hit is not None
+        heard.cleaned += cleaned_hit is not None
+        heard.either += raw_hit is not None or cleaned_hit is not None
+        if cleaned_hit is not None:
+            word_end = int(LEAD_S * SAMPLE_RATE) + phrase.wake_end
+            latencies.append(((cleaned_hit + 1) * CHUNK_SAMPLES - word_end) * 1000 / SAMPLE_RATE)
+    return heard
+
+
+def in_silence(said: list[Phrase], level_like: np.ndarray) -> int:
+    """The phrases alone at the echo's level, under -55 dBFS of noise: how many are heard."""
+    rng = np.random.default_rng(7)
+    count = 0
+    for phrase in said:
+        scale = np.sqrt(power(level_like) / power(phrase.audio))
+        lead = np.zeros(int(LEAD_S * SAMPLE_RATE))
+        audio = np.concatenate((lead, phrase.audio * scale, np.zeros(SAMPLE_RATE)))
+        audio += rng.normal(0, 32768 * 10 ** (-55 / 20), len(audio))
+        count += first_hit(np.clip(audio, -32768, 32767).astype(np.int16)) is not None
+    return count
+
+
+def sink_stop_ms(env: dict[str, str], speech: np.ndarray, rate: int, points: int) -> list[float]:
+    """Live: the sink told to stop at `points` places; how long its sound went on in the room."""
+    out = []
+    for k in range(points):
+        rec = record(env, speech[: rate * 8], rate, stop_at_s=1.5 + 0.37 * k)
+        mic = rec.mic.reshape(-1)
+        # Chunk i came at mic_t[i]; its sample j was heard (1280 - j) samples before that.
+        before = CHUNK_SAMPLES - np.tile(np.arange(CHUNK_SAMPLES), len(rec.mic_t))
+        times = np.repeat(rec.mic_t, CHUNK_SAMPLES) - before / SAMPLE_RATE
+        loud = np.flatnonzero(np.abs(mic) > 64)
+        out.append((float(times[loud[-1]]) - rec.stopped) * 1000 if loud.size else 0.0)
+    return out
+
+
+def own_speech(quick: bool) -> tuple[np.ndarray, int]:
+    """Every example reply of the answer benchmark and every told fact, by piper, 0.4 s apart."""
+    from homeplm.backends.piper_tts import PiperTts
+    from homeplm.bench.answer_sets import EVERYDAY, HOUSEHOLD_FACTS
+    from homeplm.config.schema import TtsSettings
+
+    tts = PiperTts(TtsSettings())
+    texts = [q.example for q in EVERYDAY if q.example] + list(HOUSEHOLD_FACTS) + list(SENTENCES)
+    gap = np.zeros(int(tts.sample_rate * 0.4), np.int16)
+    pieces = [piece for text in texts[:: 6 if quick else 1] for piece in (tts.synthesize(text), gap)]
+    return np.concatenate(pieces), tts.sample_rate
+
+
+def synthetic_path(speech: np.ndarray, rate: int, delay_ms: int = 30) -> Recording:
+    """`speech` handed to a sink in 1024-sample blocks in real time, heard `delay_ms` later through
+    a synthetic room by a microphone that started a second before: a Recording to replay."""
+    block = 1024
+    plays = [(1.0 + k * block / rate, speech[k : k + block], rate) for k in range(0, len(speech), block)]
+    at16 = resample(speech, rate, SAMPLE_RATE)
+    lead = np.zeros(SAMPLE_RATE + delay_ms * SAMPLE_RATE // 1000, np.int16)
+    mic = with_room(np.concatenate((lead, at16, np.zeros(SAMPLE_RATE, np.int16))))
+    mic = mic[: len(mic) - len(mic) % CHUNK_SAMPLES]
+    mic_t = (np.arange(len(mic) // CHUNK_SAMPLES) + 1) * CHUNK_SAMPLES / SAMPLE_RATE
+    return Recording(mic_t, mic.reshape(-1, CHUNK_SAMPLES), plays)
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="two voices, a sixth of the replies")
+    args = parser.parse_args(argv)
+    if shutil.which("pulseaudio") is None or shutil.which("espeak-ng") is None:
+        print("needs pulseaudio, pulseaudio-utils and espeak-ng (bash scripts/setup.sh --test)")
+        return 2
+    from homeplm.backends.piper_tts import PiperTts
+    from homeplm.config.schema import TtsSettings
+
+    tts = PiperTts(TtsSettings())
+    speech = np.concatenate([tts.synthesize(s) for s in SENTENCES])
+    with tempfile.TemporaryDirectory(prefix="homeplm-barge-") as tmp, pulse_room() as env:
+        said = phrases(Path(tmp), args.quick)
+        rec = record(env, speech, tts.sample_rate)
+        stops = sink_stop_ms(env, speech, tts.sample_rate, 3 if args.quick else 6)
+    print(f"{len(said)} wake phrases over {len(speech) / tts.sample_rate:.0f} s of homeplm's speech "
+          f"(threshold {WAKE_THRESHOLD}):")  # fmt: skip
+    mic = rec.mic.reshape(-1)
+    latencies: list[float] = []
+    for name, path in (("null sink", mic), ("with a room", with_room(mic))):
+        for ser in LEVELS_DB:
+            h = while_speaking(rec, path, said, ser, latencies)
+            print(f"  while it speaks, {ser:+d} dB over the echo, {name}: heard raw {h.raw}/{h.tries}, "
+                  f"cleaned {h.cleaned}/{h.tries}, either {h.either}/{h.tries}")  # fmt: skip
+    speech_part = replay(rec).mic[SAMPLE_RATE * 2 : SAMPLE_RATE * 8]
+    print(f"  in silence (same phrases, the echo's level, -55 dBFS noise): heard "
+          f"{in_silence(said, speech_part)}/{len(said)}")  # fmt: skip
+    cpu_run = replay(rec)
+    _detector()
+    started = time.process_time()
+    scores(cpu_run.out)
+    wake_ms = (time.process_time() - started) * 1000 / len(rec.mic_t)
+    front_ms = cpu_run.cpu_ms + wake_ms
+    print(f"front end CPU per 80 ms chunk: canceller {cpu_run.cpu_ms:.2f} ms + wake word {wake_ms:.2f} ms")
+    print(f"detection after the wake word's end (cleaned, {len(latencies)} heard): p50 "
+          f"{pct(latencies, 50):.0f} ms, p95 {pct(latencies, 95):.0f} ms "
+          f"(+{front_ms:.1f} ms CPU)")  # fmt: skip
+    print(f"the sink's stop, live (its sound in the room after stop(), {len(stops)} runs): p50 "
+          f"{pct(stops, 50):.0f} ms, p95 {pct(stops, 95):.0f} ms")  # fmt: skip
+    total = [a + front_ms + b for a in latencies for b in stops]
+    print(f"stop latency (word's end → silence): p50 {pct(total, 50):.0f} ms, p95 {pct(total, 95):.0f} ms")
+    own, rate = own_speech(args.quick)
+    spoken = synthetic_path(own, rate)
+    minutes = len(own) / rate / 60
+    raw_n, cleaned_n = detections(spoken.mic.reshape(-1)), detections(replay(spoken).out)
+    print(f"false barge-ins over {minutes:.1f} min of its own speech (through a room): raw {raw_n} "
+          f"({raw_n * 60 / minutes:.1f}/h), cleaned {cleaned_n} "
+          f"({cleaned_n * 60 / minutes:.1f}/h)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
