@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -281,3 +282,31 @@ class NeverCalled:
     async def reply(self, turn: Turn, decision: RouteDecision) -> AsyncIterator[str]:
         NeverCalled.calls += 1
         yield "the LLM was asked"
+
+
+class SlowSink:
+    """Each play takes `seconds` unless stop() comes first."""
+
+    sample_rate = 22050
+
+    def __init__(self, seconds: float = 0.3) -> None:
+        self.seconds = seconds
+        self.stops = 0
+        self.played = 0
+
+    async def play(self, audio: np.ndarray) -> None:
+        self.played += 1
+        stops = self.stops
+        loop = asyncio.get_running_loop()
+        end = loop.time() + self.seconds
+        while loop.time() < end and self.stops == stops:
+            await asyncio.sleep(0.005)
+
+    async def drain(self) -> None:
+        return None
+
+    def stop(self) -> None:
+        self.stops += 1
+
+    async def close(self) -> None:
+        return None

@@ -12,38 +12,20 @@ import numpy as np
 from homeplm.config.schema import ConversationSettings, Settings
 from homeplm.core.events import EventType
 from homeplm.voice.listener import Listener
-from tests.fakes import PIPELINE_SETTINGS, SILENCE, SPEECH, WAKE, FakeChat, FakeWake, ListSource, chunks
+from tests.fakes import (
+    PIPELINE_SETTINGS,
+    SILENCE,
+    SPEECH,
+    WAKE,
+    FakeChat,
+    FakeWake,
+    ListSource,
+    SlowSink,
+    chunks,
+)
 from tests.fakes import make_pipeline as make
 
 LONG = "The moon is about three hundred and eighty thousand kilometres away. " * 3
-
-
-class SlowSink:
-    """Each play takes `seconds` unless stop() comes first."""
-
-    sample_rate = 22050
-
-    def __init__(self, seconds: float = 0.3) -> None:
-        self.seconds = seconds
-        self.stops = 0
-        self.played = 0
-
-    async def play(self, audio: np.ndarray) -> None:
-        self.played += 1
-        stops = self.stops
-        loop = asyncio.get_running_loop()
-        end = loop.time() + self.seconds
-        while loop.time() < end and self.stops == stops:
-            await asyncio.sleep(0.005)
-
-    async def drain(self) -> None:
-        return None
-
-    def stop(self) -> None:
-        self.stops += 1
-
-    async def close(self) -> None:
-        return None
 
 
 class Identity:

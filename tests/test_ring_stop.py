@@ -13,7 +13,7 @@ from homeplm.core.stages import Transcript
 from homeplm.planner.ringer import Ringer
 from homeplm.planner.store import Item
 from homeplm.voice.listener import RING_WINDOW_MS, Listener
-from tests.fakes import SILENCE, SPEECH, WAKE, FakeStt, FakeWake, ListSource, chunks, make_pipeline
+from tests.fakes import SILENCE, SPEECH, WAKE, FakeStt, FakeWake, ListSource, SlowSink, chunks, make_pipeline
 
 
 class SaysStt(FakeStt):
@@ -47,25 +47,6 @@ class FakeAlert:
 
     def stop(self) -> None:
         self.ringing = False
-
-
-class StopCountingSink:
-    sample_rate = 22050
-
-    def __init__(self) -> None:
-        self.stops = 0
-
-    async def play(self, audio: np.ndarray) -> None:
-        await asyncio.sleep(len(audio) / self.sample_rate / 50)  # quicker than real time, not instant
-
-    async def drain(self) -> None:
-        return None
-
-    def stop(self) -> None:
-        self.stops += 1
-
-    async def close(self) -> None:
-        return None
 
 
 def listener_for(said: str, alert: FakeAlert | None = None, sink=None):
@@ -131,7 +112,7 @@ async def test_audio_that_ends_while_it_rings_ends_the_listener() -> None:
 
 
 async def test_a_real_ring_is_hushed_at_the_voice_and_stopped_by_it() -> None:
-    sink = StopCountingSink()
+    sink = SlowSink(seconds=0.01)
     listener, _, _ = listener_for("stop", sink=sink)
     pipeline = listener.pipeline
     ringer = Ringer(timeout_s=10.0, gap_s=0.05, speak_every=1000)
