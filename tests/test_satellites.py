@@ -260,3 +260,19 @@ def test_the_name_stands_for_the_room_without_an_area() -> None:
         SatelliteSettings("k", "tcp://127.0.0.1:1", ""), main.settings, main, FakeWake(), FakeVad()
     )
     assert room.pipeline.room == "k", "the name stands for the room when no area is given"
+
+
+async def test_a_timer_set_in_a_room_is_rung_and_stopped_there(tmp_path) -> None:
+    from homeplm.planner.service import Planner
+
+    async with FakeSatellite([]) as satellite:
+        rooms = await start_rooms(satellite)
+        try:
+            planner = Planner(Settings(), tmp_path)
+            rooms.attach_planner(planner)
+            room = rooms.rooms[0]
+            assert rooms.pipeline_for("area 0") is room.pipeline and rooms.pipeline_for("attic") is None
+            assert planner.ringer.stop in room.pipeline.on_stop and room.listener.alert is not None
+            await planner.close()
+        finally:
+            await rooms.close()

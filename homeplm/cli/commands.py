@@ -90,7 +90,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
             sink.reference = echo.played
         listener = Listener(pipeline, parts["wake"], emit, echo=echo)
         if planner is not None:
-            listener.alert = planner.ringer  # "stop" without the wake word while it rings
+            listener.alert = planner.ringer.alert_for("")  # "stop", no wake word, while it rings here
         if echo is not None and settings.conversation.barge_in:
             listener.raw_wake = await asyncio.to_thread(factory.make_wake, settings)
         # The daemon's running knobs have one owner: Home Assistant, the control socket and SIGHUP

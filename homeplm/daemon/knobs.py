@@ -38,6 +38,7 @@ class Knobs:
         self._swap: asyncio.Task[None] | None = None
         # Called after any knob changed (the Home Assistant bridge republishes the states).
         self.listeners: list[Callable[[], None]] = []
+        self.other_rooms: list[Pipeline] = []  # the satellites' pipelines: announcements go there too
 
     def _changed(self) -> None:
         for listener in self.listeners:
@@ -111,7 +112,9 @@ class Knobs:
         return appliers
 
     async def announce(self, text: str) -> None:
-        await self.pipeline.speak(clean_text(text))  # the bridge cleans it too; a NUL must never reach TTS
+        """Said in every room: homeplm's own and each satellite's (`other_rooms`), at once."""
+        said = clean_text(text)  # the bridge cleans it too; a NUL must never reach TTS
+        await asyncio.gather(self.pipeline.speak(said), *(room.speak(said) for room in self.other_rooms))
 
     async def ask(self, text: str) -> str:
         result = await self.pipeline.run_text(clean_text(text), Stage.TTS, source="mqtt")

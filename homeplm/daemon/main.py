@@ -78,6 +78,9 @@ async def serve(
     satellites = await start_satellites(settings, pipeline, parts)
     if satellites is not None:
         info["satellites"] = satellites.status
+        if planner is not None:
+            satellites.attach_planner(planner)
+        knobs.other_rooms.extend(room.pipeline for room in satellites.rooms)
     handlers = make_handlers(pipeline, listener, memory, timer, info, knobs)
     control = await start_control(control_socket(settings), handlers)
     wyoming = await start_wyoming(settings, pipeline)

@@ -278,7 +278,15 @@ class PlannerIntents:
         name = slots.get("name", "")
         now = self.clock()
         self.store.add(
-            Item(0, "timer", name=name, due=now + seconds, duration=seconds, speaker=turn.speaker or "")
+            Item(
+                0,
+                "timer",
+                name=name,
+                due=now + seconds,
+                duration=seconds,
+                speaker=turn.speaker or "",
+                room=turn.room or "",
+            )
         )
         label = f"{name.capitalize()} timer" if name else "Timer"
         return IntentReply(f"{label} set for {when.say_duration(seconds)}.")
@@ -366,6 +374,7 @@ class PlannerIntents:
                 repeat=slots["repeat"],
                 local_time=slots["local"],
                 speaker=turn.speaker or "",
+                room=turn.room or "",
             )
         )
         moment = datetime.fromtimestamp(due, self.zone)
@@ -384,7 +393,13 @@ class PlannerIntents:
         seconds = float(slots["seconds"])
         self.store.add(
             Item(
-                0, rang.kind, name=rang.name, text=rang.text, due=self.clock() + seconds, speaker=rang.speaker
+                0,
+                rang.kind,
+                name=rang.name,
+                text=rang.text,
+                due=self.clock() + seconds,
+                speaker=rang.speaker,
+                room=rang.room,
             )
         )
         return IntentReply(f"Snoozing for {when.say_duration(seconds)}.")
@@ -451,7 +466,9 @@ class PlannerIntents:
 
     def _do_reminder_set(self, slots: Mapping[str, str], turn: Turn) -> IntentReply:
         due, what = float(slots["due"]), _second_person(slots["what"])
-        self.store.add(Item(0, "reminder", text=what, due=due, speaker=turn.speaker or ""))
+        self.store.add(
+            Item(0, "reminder", text=what, due=due, speaker=turn.speaker or "", room=turn.room or "")
+        )
         moment = datetime.fromtimestamp(due, self.zone)
         to = what if what.startswith("about ") else f"to {what}"
         if slots.get("said") == "in":

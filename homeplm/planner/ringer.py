@@ -48,6 +48,9 @@ class Ringer:
         on_ring: Callable[[Item], None] | None = None,
     ) -> None:
         self.pipeline: Any = None  # attached once the pipeline is built
+        # A room's own pipeline (a satellite's), by the room an item was set in; None: homeplm's own.
+        self.room_pipelines: Callable[[str], Any] | None = None
+        self._where: Any = None  # the pipeline the current ring sounds through
         self.timeout_s = timeout_s
         self.gap_s = gap_s
         self.speak_every = speak_every
@@ -71,12 +74,24 @@ class Ringer:
         """Something rings and its words are not being said: a voice now is a person's."""
         return self.current is not None and not self._speaking
 
+    def alert_for(self, room: str) -> RoomAlert:
+        """What a room's listener watches: only what rings in that room ("" for homeplm's own)."""
+        return RoomAlert(self, room)
+
+    def pipeline_for(self, item: Item) -> Any:
+        """The pipeline an item rings through: the room it was set in, else homeplm's own."""
+        if item.room and self.room_pipelines is not None:
+            found = self.room_pipelines(item.room)
+            if found is not None:
+                return found
+        return self.pipeline
+
     def pause(self) -> None:
         """Hush at once (the sound playing is cut) and hold the next ring until `resume()`."""
         if self.current is None:
             return
         self._free.clear()
-        sink = getattr(self.pipeline, "sink", None)
+        sink = getattr(self._where or self.pipeline, "sink", None)
         if sink is not None:
             sink.stop()
 
@@ -94,6 +109,7 @@ class Ringer:
         async with self._turn:
             self._stop.clear()
             self.current = self.last = item
+            self._where = self.pipeline_for(item)
             words = message(item, late)
             _LOGGER.info("ringing %s %d (%.1f s late)", item.kind, item.id, late)
             if self.on_ring is not None:
@@ -132,15 +148,38 @@ class Ringer:
     async def _play_ring(self) -> None:
         from homeplm.voice.chime import ring_tone
 
-        sink = getattr(self.pipeline, "sink", None)
+        sink = getattr(self._where, "sink", None)
         if sink is not None:
             await sink.play(ring_tone(sink.sample_rate))
 
     async def _say(self, words: str) -> None:
-        if self.pipeline is None:
+        if self._where is None:
             _LOGGER.warning("nothing to speak with: %s", words)
             return
         try:
-            await self.pipeline.speak(words)
+            await self._where.speak(words)
         except Exception as err:  # no TTS: the ring alone still tells
             _LOGGER.warning("could not say %r: %s", words, err)
+
+
+class RoomAlert:
+    """A ringer as one room's listener sees it: only what rings in that room."""
+
+    def __init__(self, ringer: Ringer, room: str) -> None:
+        self.ringer, self.room = ringer, room
+
+    def _here(self) -> bool:
+        item = self.ringer.current
+        return item is not None and self.ringer.pipeline_for(item) is self.ringer.pipeline_for(
+            Item(0, item.kind, room=self.room)
+        )
+
+    def listening(self) -> bool:
+        return self._here() and self.ringer.listening()
+
+    def pause(self) -> None:
+        if self._here():
+            self.ringer.pause()
+
+    def resume(self) -> None:
+        self.ringer.resume()

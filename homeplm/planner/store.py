@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS items (
     repeat TEXT NOT NULL DEFAULT '',
     local_time TEXT NOT NULL DEFAULT '',
     speaker TEXT NOT NULL DEFAULT '',
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    room TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS list_items (
     list TEXT NOT NULL,
@@ -56,6 +57,7 @@ class Item:
     local_time: str = ""  # "07:00": the wall time a repeating alarm keeps
     speaker: str = ""
     created: float = 0.0
+    room: str = ""  # the room it was set in (a satellite's area): it rings there
 
     @property
     def paused(self) -> bool:
@@ -93,6 +95,9 @@ class PlannerStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(items)")}
+        if "room" not in columns:  # a store from before rooms: its items ring where homeplm itself is
+            self._db.execute("ALTER TABLE items ADD COLUMN room TEXT NOT NULL DEFAULT ''")
         self._listeners: list[Callable[[], None]] = []
 
     def on_change(self, listener: Callable[[], None]) -> None:

@@ -336,6 +336,19 @@ class Satellites:
     def status(self) -> list[dict[str, Any]]:
         return [room.status() for room in self.rooms]
 
+    def pipeline_for(self, room: str) -> Pipeline | None:
+        """The pipeline of the satellite standing in `room` (its area, or its name)."""
+        wanted = room.strip().lower()
+        return next((r.pipeline for r in self.rooms if (r.pipeline.room or "").lower() == wanted), None)
+
+    def attach_planner(self, planner: Any) -> None:
+        """A timer rings in the room it was set in, and that room's "stop" stops it."""
+        ringer = planner.ringer
+        ringer.room_pipelines = self.pipeline_for
+        for room in self.rooms:
+            room.listener.alert = ringer.alert_for(room.pipeline.room or "")
+            room.pipeline.on_stop.append(ringer.stop)
+
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()

@@ -1,0 +1,123 @@
+"""Rooms and the planner (issue 14): a timer rings in the room it was set in, and only that room's
+listener stops it without the wake word; Home Assistant's announce is said in every room; a store
+from before rooms opens and keeps its items. Fakes: milliseconds."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+
+from homeplm.brain.intents.router import make_builtin_intents
+from homeplm.config.schema import Settings
+from homeplm.core.stages import Turn
+from homeplm.daemon.knobs import Knobs
+from homeplm.planner.ringer import Ringer
+from homeplm.planner.service import Planner
+from homeplm.planner.store import PlannerStore
+from homeplm.voice.chime import ring_tone
+from homeplm.voice.listener import Listener
+from tests.fakes import FakeWake, make_pipeline
+
+
+class Kept:
+    """A sink that keeps what it is given."""
+
+    sample_rate = 22050
+
+    def __init__(self) -> None:
+        self.played: list[np.ndarray] = []
+        self.stops = 0
+
+    async def play(self, audio: np.ndarray) -> None:
+        self.played.append(audio)
+
+    async def drain(self) -> None:
+        return None
+
+    def stop(self) -> None:
+        self.stops += 1
+
+    async def close(self) -> None:
+        return None
+
+    def rang(self) -> bool:
+        tone = ring_tone(self.sample_rate)
+        return any(len(a) == len(tone) and np.array_equal(a, tone) for a in self.played)
+
+
+def house() -> tuple[Ringer, Kept, Kept]:
+    box, kitchen = Kept(), Kept()
+    main, *_ = make_pipeline(sink=box)
+    room, *_ = make_pipeline(sink=kitchen)
+    room.room = "Kitchen"
+    ringer = Ringer(timeout_s=0.3, gap_s=0.05, speak_every=1000)
+    ringer.pipeline = main
+    ringer.room_pipelines = lambda name: room if name.lower() == "kitchen" else None
+    return ringer, box, kitchen
+
+
+async def test_a_timer_set_in_the_kitchen_rings_in_the_kitchen() -> None:
+    from homeplm.planner.store import Item
+
+    ringer, box, kitchen = house()
+    ringing = asyncio.create_task(ringer.ring(Item(1, "timer", name="rice", duration=60, room="Kitchen"), 0))
+    await asyncio.sleep(0.05)
+    assert ringer.alert_for("Kitchen").listening() and not ringer.alert_for("").listening()
+    ringer.alert_for("").pause()  # another room's voice does not hush it
+    assert kitchen.stops == 0
+    ringer.alert_for("Kitchen").pause()
+    assert kitchen.stops == 1
+    ringer.stop()
+    await asyncio.wait_for(ringing, 2)
+    assert kitchen.rang() and not box.rang()
+
+
+async def test_a_timer_set_at_the_box_or_in_an_unknown_room_rings_at_the_box() -> None:
+    from homeplm.planner.store import Item
+
+    for room in ("", "Attic"):
+        ringer, box, kitchen = house()
+        await ringer.ring(Item(1, "timer", name="tea", duration=60, room=room), 0)
+        assert box.rang() and not kitchen.rang(), room
+
+
+async def test_the_room_that_asked_is_kept_with_the_timer(tmp_path: Path) -> None:
+    planner = Planner(Settings(), tmp_path)
+    route = make_builtin_intents()
+    for intent in planner.intents:
+        route.register(intent)
+    reply = "".join([p async for p in route.reply(Turn("set a pasta timer for 10 minutes", room="Kitchen"))])
+    assert "10 minutes" in reply
+    assert [i.room for i in planner.store.items()] == ["Kitchen"]
+    await planner.close()
+
+
+def test_a_store_from_before_rooms_opens_and_keeps_its_items(tmp_path: Path) -> None:
+    path = tmp_path / "planner.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, name TEXT NOT NULL
+        DEFAULT '', text TEXT NOT NULL DEFAULT '', due REAL, remaining REAL, duration REAL, repeat TEXT NOT
+        NULL DEFAULT '', local_time TEXT NOT NULL DEFAULT '', speaker TEXT NOT NULL DEFAULT '', created REAL
+        NOT NULL);
+        INSERT INTO items (kind, name, due, duration, created) VALUES ('timer', 'eggs', 100.0, 60.0, 1.0);"""
+    )
+    old.commit()
+    old.close()
+    store = PlannerStore(path)
+    [item] = store.items()
+    assert (item.name, item.room) == ("eggs", "")
+    store.close()
+
+
+async def test_home_assistants_announce_is_said_in_every_room() -> None:
+    box, kitchen = Kept(), Kept()
+    main, *_ = make_pipeline(sink=box)
+    room, *_ = make_pipeline(sink=kitchen)
+    knobs = Knobs(main.settings, main, Listener(main, FakeWake(), lambda e: None), None)
+    knobs.other_rooms.append(room)
+    await knobs.announce("Dinner is ready.")
+    assert box.played and kitchen.played
