@@ -9,11 +9,13 @@ import sqlite3
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from homeplm.brain.intents.announce import AnnounceIntent
 from homeplm.brain.intents.router import make_builtin_intents
 from homeplm.config.schema import Settings
 from homeplm.core.stages import Turn
-from homeplm.daemon.knobs import Knobs
+from homeplm.daemon.knobs import Knobs, LateAnnouncer
 from homeplm.planner.ringer import Ringer
 from homeplm.planner.service import Planner
 from homeplm.planner.store import PlannerStore
@@ -121,3 +123,54 @@ async def test_home_assistants_announce_is_said_in_every_room() -> None:
     knobs.other_rooms.append(room)
     await knobs.announce("Dinner is ready.")
     assert box.played and kitchen.played
+
+
+def announcing() -> tuple[AnnounceIntent, Kept, Kept, Kept]:
+    box, kitchen, office = Kept(), Kept(), Kept()
+    main, *_ = make_pipeline(sink=box)
+    knobs = Knobs(main.settings, main, Listener(main, FakeWake(), lambda e: None), None)
+    for sink, area in ((kitchen, "Kitchen"), (office, "Office")):
+        room, *_ = make_pipeline(sink=sink)
+        room.room = area
+        knobs.other_rooms.append(room)
+    announcer = LateAnnouncer()
+    announcer.knobs = knobs
+    return AnnounceIntent(announcer), box, kitchen, office
+
+
+async def say(intent: AnnounceIntent, text: str, room: str | None = None) -> str | None:
+    match = intent.match(text, text.lower())
+    return None if match is None else (await intent.handle(match, Turn(text, room=room))).text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Announce dinner is ready", "announce that dinner is ready.", "Tell everyone dinner is ready!",
+     "Could you announce: dinner is ready", "broadcast dinner is ready",
+     "announce to everyone that dinner is ready"],
+)  # fmt: skip
+async def test_an_announcement_is_said_in_every_other_room(text: str) -> None:
+    intent, box, kitchen, office = announcing()
+    assert await say(intent, text) == "Announced in the kitchen and the office."
+    assert kitchen.played and office.played and not box.played, "not in the asking room"
+    assert intent.match(text, text.lower()).slots["text"].lower().startswith("dinner is ready")  # type: ignore[union-attr]
+
+
+async def test_an_announcement_to_one_room_and_to_a_room_nobody_has() -> None:
+    intent, box, kitchen, office = announcing()
+    reply = await say(intent, "announce in the office that the taxi is here", room="Kitchen")
+    assert reply == "Announced in the office." and office.played and not kitchen.played and not box.played
+    intent, box, kitchen, office = announcing()
+    assert await say(intent, "announce to the attic: bedtime") == (
+        "I don't know a room called attic; nothing was announced."
+    )
+    assert not (box.played or kitchen.played or office.played)
+    intent, *_ = announcing()
+    assert await say(intent, "what did you announce?") is None and await say(intent, "announce") is None
+
+
+async def test_without_the_daemon_nothing_is_announced_and_it_says_so() -> None:
+    intent = AnnounceIntent(LateAnnouncer())
+    assert await say(intent, "announce dinner is ready") == (
+        "I don't know another room to announce it in; nothing was announced."
+    )

@@ -13,6 +13,7 @@ from homeplm import assistant
 from homeplm.backends import factory
 from homeplm.brain.explain import TurnTimer, explain
 from homeplm.brain.explain import render as render_explain
+from homeplm.brain.intents.announce import AnnounceIntent
 from homeplm.cli.main import resolve_config_path, write_out
 from homeplm.config import Settings, load_settings, settings_to_dict
 from homeplm.core.errors import AudioError, HomeplmError
@@ -22,7 +23,7 @@ from homeplm.core.paths import control_socket
 from homeplm.core.stages import AudioSink, AudioSource
 from homeplm.daemon import main as daemon
 from homeplm.daemon.control_socket import call, daemon_running
-from homeplm.daemon.knobs import Knobs
+from homeplm.daemon.knobs import Knobs, LateAnnouncer
 from homeplm.daemon.turnlog import TurnLog
 from homeplm.mqtt.house_link import HouseLink
 from homeplm.planner.service import FILE_RUN_WAIT_S, new_planner, with_planner
@@ -79,7 +80,9 @@ async def cmd_run(args: argparse.Namespace) -> int:
     planner = new_planner(settings)
     try:
         house = HouseLink(settings) if settings.mqtt.host else None
-        plugins = with_planner(planner, house.plugins() if house is not None else None)
+        plugins = with_planner(planner, house.plugins() if house is not None else None) or assistant.PlugIns()
+        announcer = LateAnnouncer()  # "announce …" speaks through the daemon's knobs, once they exist
+        plugins.intents.append(AnnounceIntent(announcer))
         pipeline, parts = await assistant.start(settings, assistant.PART_NAMES, emit, sink, marks, plugins)
         if planner is not None:
             planner.attach(pipeline)
@@ -96,6 +99,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
         # The daemon's running knobs have one owner: Home Assistant, the control socket and SIGHUP
         # all turn them through it.
         knobs = Knobs(settings, pipeline, listener, parts.get("memory")) if live else None
+        announcer.knobs = knobs
         if house is not None:
             await house.connect(emit, knobs)
             if planner is not None and knobs is not None:

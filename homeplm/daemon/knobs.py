@@ -116,6 +116,18 @@ class Knobs:
         said = clean_text(text)  # the bridge cleans it too; a NUL must never reach TTS
         await asyncio.gather(self.pipeline.speak(said), *(room.speak(said) for room in self.other_rooms))
 
+    async def announce_in(self, text: str, room: str | None, asking: str | None) -> list[str]:
+        """Said in the room named (a satellite's area or name), or in every room but the asking one;
+        where it was said ("the kitchen", "the main speaker")."""
+        rooms: list[tuple[str, Pipeline, str | None]] = [("the main speaker", self.pipeline, None)]
+        rooms += [(f"the {(p.room or '').lower()}", p, p.room) for p in self.other_rooms]
+        if room:
+            targets = [(name, p) for name, p, r in rooms if r is not None and r.lower() == room.lower()]
+        else:
+            targets = [(name, p) for name, p, r in rooms if r != asking]
+        await asyncio.gather(*(p.speak(clean_text(text)) for _, p in targets))
+        return [name for name, _ in targets]
+
     async def ask(self, text: str) -> str:
         result = await self.pipeline.run_text(clean_text(text), Stage.TTS, source="mqtt")
         return result.reply or ""
@@ -133,6 +145,17 @@ class Knobs:
             "sensitivity": float(inner_wake(self.listener.wake).threshold),
             "volume": self.pipeline.volume,
         }
+
+
+class LateAnnouncer:
+    """The "announce …" intent's way to the rooms: built with the brain, before the knobs exist
+    (nothing is announced without them: a file run, `homeplm ask`)."""
+
+    def __init__(self) -> None:
+        self.knobs: Knobs | None = None
+
+    async def __call__(self, text: str, room: str | None, asking: str | None) -> list[str]:
+        return await self.knobs.announce_in(text, room, asking) if self.knobs is not None else []
 
 
 DaemonControl = Knobs  # the name the bridge's tests and Home Assistant side used
