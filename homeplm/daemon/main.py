@@ -81,6 +81,8 @@ async def serve(
         if planner is not None:
             satellites.attach_planner(planner)
         knobs.other_rooms.extend(room.pipeline for room in satellites.rooms)
+        if house is not None:
+            house.show_rooms(satellites)  # each room a device in Home Assistant, on the house's link
     handlers = make_handlers(pipeline, listener, memory, timer, info, knobs)
     control = await start_control(control_socket(settings), handlers)
     wyoming = await start_wyoming(settings, pipeline)

@@ -29,7 +29,7 @@ MAX_JITTER_S = 5.0
 # of them would queue speech and language-model work without end).
 MAX_BUSY = 8
 
-_STATE_OF_EVENT = {
+STATE_OF_EVENT = {
     EventType.WAKE: "listening",
     EventType.SPEECH_START: "listening",
     EventType.SPEECH_END: "thinking",
@@ -61,7 +61,7 @@ class BadCommand(ValueError):
     """A command payload Home Assistant should never have sent."""
 
 
-def _switch(payload: str) -> bool:
+def parse_switch(payload: str) -> bool:
     if payload not in ("ON", "OFF"):
         raise BadCommand("expected ON or OFF")
     return payload == "ON"
@@ -127,8 +127,8 @@ class HomeAssistantBridge:
         c = self._control
         if isinstance(listeners := getattr(c, "listeners", None), list):
             listeners.append(self._publish_controls)  # a change from the CLI or a reload shows in HA
-        self._command("mute", _switch, c.set_muted)
-        self._command("private", _switch, c.set_private)
+        self._command("mute", parse_switch, c.set_muted)
+        self._command("private", parse_switch, c.set_private)
         self._command("wake_word", _option, lambda name: self._spawn(self._set_wake_word(name)))
         self._command("sensitivity", _number(*disco.SENSITIVITY_RANGE[:2]), c.set_sensitivity)
         self._command(
@@ -189,8 +189,8 @@ class HomeAssistantBridge:
 
     def _handle_event(self, event: PipelineEvent) -> None:
         kind, data = event.type, event.data
-        if kind in _STATE_OF_EVENT:
-            self._set_state(_STATE_OF_EVENT[kind])
+        if kind in STATE_OF_EVENT:
+            self._set_state(STATE_OF_EVENT[kind])
         elif kind is EventType.RUN_END:
             self._set_state("muted" if self._control.snapshot().get("muted") else "idle")
             self._speech_end_ms.pop(event.run_id, None)

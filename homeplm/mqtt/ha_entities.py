@@ -219,8 +219,8 @@ def validate_discovery(component: str, payload: dict[str, Any]) -> list[str]:
     for key in ("name", "unique_id"):
         if not isinstance(payload.get(key), str) or not payload[key]:
             problems.append(f"{key} is required")
-    required = ["availability_topic"]
-    required += ["command_topic"] if component in _NEEDS_COMMAND else []
+    problems += _availability_problems(payload)
+    required = ["command_topic"] if component in _NEEDS_COMMAND else []
     required += ["state_topic"] if component in _NEEDS_STATE else []
     for key in required:
         if key not in payload:
@@ -232,7 +232,28 @@ def validate_discovery(component: str, payload: dict[str, Any]) -> list[str]:
     device = payload.get("device")
     if not isinstance(device, dict) or not device.get("identifiers"):
         problems.append("device.identifiers is required")
+    elif not isinstance(device.get("via_device", ""), str):
+        problems.append("device.via_device must be an identifier (a string)")
     problems += _component_problems(component, payload)
+    return problems
+
+
+def _availability_problems(payload: dict[str, Any]) -> list[str]:
+    """`availability_topic`, or an `availability` list of topics (never both), and a known mode."""
+    if "availability" not in payload:
+        return [] if "availability_topic" in payload else ["availability_topic is required"]
+    if "availability_topic" in payload:
+        return ["availability and availability_topic must not be used together"]
+    listed = payload["availability"]
+    if not isinstance(listed, list) or not listed:
+        return ["availability must be a non-empty list"]
+    problems = []
+    for entry in listed:
+        problem = topic_problem(entry.get("topic")) if isinstance(entry, dict) else "must be a mapping"
+        if problem:
+            problems.append(f"availability topic {problem}")
+    if payload.get("availability_mode", "latest") not in ("all", "any", "latest"):
+        problems.append("availability_mode must be all, any or latest")
     return problems
 
 

@@ -37,6 +37,7 @@ class HouseLink:
         self.registry = DeviceRegistry(self.link, mqtt)
         self.event_topic = state_topic(mqtt, "custom_event")
         self.bridge: Any = None
+        self.rooms: Any = None  # the satellite rooms' devices in Home Assistant (the daemon)
 
     def plugins(self) -> PlugIns:
         """Custom sentences and device control after the built-in intents; the house's names for ASR."""
@@ -104,6 +105,13 @@ class HouseLink:
 
         PlannerBridge(self.link, self.settings.mqtt, planner).start()
 
+    def show_rooms(self, satellites: Any) -> None:
+        """Each satellite room as a device of its own in Home Assistant (the daemon), on this link."""
+        from homeplm.mqtt.room_bridge import RoomBridge
+
+        self.rooms = RoomBridge(self.link, self.settings.mqtt, satellites.rooms)
+        self.rooms.start()
+
     def on_event(self, event: PipelineEvent) -> None:
         if self.bridge is not None:
             self.bridge.on_event(event)
@@ -112,6 +120,8 @@ class HouseLink:
         self.link.publish(self.event_topic, json.dumps(data))
 
     async def stop(self) -> None:
+        if self.rooms is not None:
+            self.rooms.stop()
         if self.bridge is not None:
             await self.bridge.stop()
         await self.link.stop()

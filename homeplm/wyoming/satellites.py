@@ -36,7 +36,7 @@ from wyoming.wake import Detection
 from homeplm.config.schema import SatelliteSettings, Settings
 from homeplm.core import events as ev
 from homeplm.core.audio import CHUNK_SAMPLES, SAMPLE_RATE, StreamResampler
-from homeplm.core.events import PipelineEvent
+from homeplm.core.events import EventCallback, PipelineEvent
 from homeplm.core.stages import WakeDetection, WakeDetector
 from homeplm.voice.listener import Listener
 from homeplm.voice.pipeline import Components, Pipeline
@@ -178,6 +178,9 @@ class SatelliteRoom:
         self.pipeline.room = entry.area or entry.name
         self.listener = Listener(self.pipeline, self.wake, self.emit)
         self.stream: SatelliteStream | None = None
+        # More of this room's events and connection changes (True/False): Home Assistant's room device.
+        self.event_listeners: list[EventCallback] = []
+        self.connection_listeners: list[Callable[[bool], None]] = []
 
     @property
     def name(self) -> str:
@@ -208,6 +211,18 @@ class SatelliteRoom:
                 self.send(Synthesize(text=data.text).event())
         elif isinstance(data, ev.TurnError):
             _LOGGER.warning("%s: the turn failed: %s", self.name, data.message)
+        self._tell(self.event_listeners, event)
+
+    def _tell(self, listeners: Sequence[Callable[[Any], None]], value: Any) -> None:
+        for listener in listeners:
+            try:
+                listener(value)
+            except Exception:
+                _LOGGER.exception("satellite %s: a listener failed", self.name)
+
+    def _set_connected(self, connected: bool) -> None:
+        self.connected = connected
+        self._tell(self.connection_listeners, connected)
 
     # -- the connection -----------------------------------------------------------------------------
 
@@ -243,7 +258,7 @@ class SatelliteRoom:
             except (ConnectionError, OSError) as err:
                 _LOGGER.warning("satellite %s dropped off (%s); reconnecting", self.name, err)
             finally:
-                self.connected = False
+                self._set_connected(False)
                 writer.close()
                 with contextlib.suppress(Exception):
                     await writer.wait_closed()
@@ -254,7 +269,7 @@ class SatelliteRoom:
         self.stream = stream = SatelliteStream()
         writing = asyncio.create_task(self._write(writer, self._out))
         listening = asyncio.create_task(self.listener.run(stream))
-        self.connected = True
+        self._set_connected(True)
         self.send(RunSatellite().event())
         try:
             while not writing.done() and (event := await read_event(reader, IDLE_S)) is not None:
