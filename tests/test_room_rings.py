@@ -174,3 +174,15 @@ async def test_without_the_daemon_nothing_is_announced_and_it_says_so() -> None:
     assert await say(intent, "announce dinner is ready") == (
         "I don't know another room to announce it in; nothing was announced."
     )
+
+
+def test_a_routes_reason_is_not_logged_at_info(caplog) -> None:
+    """A fast intent's reason quotes what was said: like the text, it is for DEBUG only."""
+    import logging
+
+    from homeplm.core.events import PipelineEvent, ReplyEnd
+    from homeplm.core.logs import log_event
+
+    caplog.set_level(logging.INFO, logger="homeplm.core.events")
+    log_event(PipelineEvent(ReplyEnd("144.", route="intent:everyday", reason="matched 'my secret sum'"), 1))
+    assert "secret" not in caplog.text and "intent:everyday" in caplog.text

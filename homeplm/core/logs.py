@@ -29,9 +29,11 @@ def log_event(event: PipelineEvent) -> None:
         return
     if event.type in PERSONAL_EVENTS:
         fields = event.data.fields()
-        details = {k: v for k, v in fields.items() if k not in ("text", "heard")}
+        # A route's reason may quote what was said ("everyday matched 'what is 12 times 12'").
+        details = {k: v for k, v in fields.items() if k not in ("text", "heard", "reason")}
         _LOGGER.info("run %d %s %s", event.run_id, event.type.value, details)
-        _LOGGER.debug("run %d %s text=%r", event.run_id, event.type.value, fields.get("text"))
+        reason = f" reason={fields['reason']!r}" if fields.get("reason") else ""
+        _LOGGER.debug("run %d %s text=%r%s", event.run_id, event.type.value, fields.get("text"), reason)
     elif isinstance(event.data, TurnError):
         _LOGGER.error("run %d error %s: %s", event.run_id, event.data.code, event.data.message)
     else:

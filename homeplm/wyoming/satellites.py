@@ -203,10 +203,11 @@ class SatelliteRoom:
         elif isinstance(data, ev.SpeechEnd):
             self.send(VoiceStopped().event())
         elif isinstance(data, ev.Transcript):
-            _LOGGER.info("%s heard: %r", self.name, data.text)
+            _LOGGER.debug("%s heard: %r", self.name, data.text)  # what was said: DEBUG only
             self.send(WyomingTranscript(text=data.text).event())
         elif isinstance(data, ev.ReplyEnd):
-            _LOGGER.info("%s answered (%s): %r", self.name, data.route, data.text)
+            _LOGGER.info("%s answered (%s)", self.name, data.route)
+            _LOGGER.debug("%s answered: %r", self.name, data.text)
             if data.text:
                 self.send(Synthesize(text=data.text).event())
         elif isinstance(data, ev.TurnError):
