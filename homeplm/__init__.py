@@ -21,6 +21,8 @@ Where things live (each folder is one stage; imports go down this list, never up
     mqtt/      homeplm's own Home Assistant device (ha_entities.py, bridge.py, planner_entities.py)
                and the link (house_link.py)
     wyoming/   speech to text, text to speech and the brain as Wyoming services for Home Assistant
+               (server.py), satellites in other rooms (satellites.py), `homeplm satellite`
+               (satellite_box.py)
     config/    YAML → frozen, typed settings
     daemon/    the running daemon: control socket and its handlers, the running knobs (knobs.py),
                reload on SIGHUP, sd_notify, start-up warm-up and crash marks

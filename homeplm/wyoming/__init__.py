@@ -1,5 +1,6 @@
-"""homeplm as Wyoming services for Home Assistant: speech to text (Whisper), text to speech (piper)
-and a conversation agent (the brain), on one TCP port.
+"""homeplm over the Wyoming protocol: its services for Home Assistant (speech to text, text to
+speech, the brain as a conversation agent, on one TCP port), the satellites in other rooms it owns,
+and `homeplm satellite` (this box as one).
 
     frames.py    reading events off the network, bounded (sizes, timeouts); the package's own
                  reader trusts its peer
@@ -8,4 +9,6 @@ and a conversation agent (the brain), on one TCP port.
     speech.py    sentences to audio events, and streaming synthesis
     handler.py   one connection: the events and what answers them
     server.py    the TCP server, started by the daemon when `wyoming.enabled`
+    satellites.py  the satellites in `satellites:`: a room each, on the shared models
+    satellite_box.py  `homeplm satellite`: the microphone to an owner, its audio to the speaker
 """
