@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from homeplm.brain.intents.types import IntentMatch, IntentReply
 from homeplm.core.stages import Turn
-from homeplm.house import answers, phrasing
+from homeplm.house import answers, phrasing, rooms
 from homeplm.house.actions import ActionRefused, DeviceActions
 from homeplm.house.device_discovery import Device
 from homeplm.house.matching import TYPE_WORDS, Found, in_area, kind_of, resolve
@@ -95,12 +95,21 @@ class DeviceIntents:
         self.confirm_kinds = tuple(registry.settings.confirm)
         self.pending: _Pending | None = None
         self.utterances = 0
+        self.room: str | None = None  # the asking room (Turn.room) while its turn is matched: rooms.py
 
     def heard(self) -> None:
         """An utterance came (the intent route says so for every one, whoever answers it)."""
         self.utterances += 1
 
     # -- matching ------------------------------------------------------------------------------
+    def match_in_room(self, text: str, normalised: str, room: str | None) -> IntentMatch | None:
+        """`match`, for a turn asked in `room` (Turn.room: a satellite's area, or None)."""
+        self.room = room
+        try:
+            return self.match(text, normalised)
+        finally:
+            self.room = None
+
     def match(self, text: str, normalised: str) -> IntentMatch | None:
         n = normalised
         if self.pending is not None:
@@ -151,7 +160,8 @@ class DeviceIntents:
         if not c.target and not c.area and not c.every:
             return None
         target = c.target or ("light" if action.startswith("turn_") and not c.area else "")
-        found = self._find_all(devices, target, c.area, comps, c.every)
+        room, found = rooms.find_here(c, n, self.room, devices, target, comps, self.registry.floors)
+        found = found or self._find_all(devices, target, c.area, comps, c.every)
         if found is None:
             if c.kind in ("mode", "set") and g.get("u") is None and not self._names_a_device(c):
                 return None  # "set the volume to 5": somebody else's
@@ -168,7 +178,7 @@ class DeviceIntents:
             return self._unknown(c, "set", comps, n)
         ids = _SEP.join(d.id for d in chosen)
         intent = f"{chosen[0].component}.{action}"
-        slots = {"action": action, "value": value, "devices": ids}
+        slots = {"action": action, "value": value, "devices": ids, "room": room}
         return IntentMatch(intent, slots, 0.9, n)
 
     def _find(
@@ -205,7 +215,8 @@ class DeviceIntents:
             if not setting:
                 return None  # "higher": of what?
             target = next(w for w, k in TYPE_WORDS.items() if k & comps)
-        found = self._find(devices, target, c.area, comps, c.every or not c.target)
+        room, found = rooms.find_here(c, n, self.room, devices, target, comps, self.registry.floors)
+        found = found or self._find(devices, target, c.area, comps, c.every or not c.target)
         if found is None:
             if not target or kind_of(target.split()) is not None or resolve(devices, target):
                 return self._unknown(c, "set", comps, n)
@@ -219,6 +230,7 @@ class DeviceIntents:
         by = g.get("n") or ""
         slots = {"action": "step", "setting": setting, "way": way, "by": by, "amount": str(c.amount)}
         slots["devices"] = _SEP.join(d.id for d in chosen)
+        slots["room"] = room
         return IntentMatch(f"{chosen[0].component}.step", slots, 0.9, n)
 
     def _unknown(self, c: Command, action: str, comps: set[str], n: str) -> IntentMatch | None:
@@ -256,29 +268,38 @@ class DeviceIntents:
             return IntentMatch("device.list", slots, 0.9, n)
         if c.kind == "state":
             asked = g["st"] or ""
-            found = resolve(devices, target, area, _STATE_ASKED[asked], floors=self.registry.floors)
+            kinds, floors = _STATE_ASKED[asked], self.registry.floors
+            room, found = rooms.find_here(c, n, self.room, devices, target, kinds, floors)
+            found = found or resolve(devices, target, area, kinds, floors=floors)
             asked = "on" if asked == "running" else asked
             if found is None or found.ambiguous:
                 return None
-            return IntentMatch("sensor.query", {"asked": asked, "devices": found.devices[0].id}, 0.9, n)
+            slots = {"asked": asked, "devices": found.devices[0].id, "room": room}
+            return IntentMatch("sensor.query", slots, 0.9, n)
         measure = answers.ASKED.get(g["m"] or "", g["m"] or "")
         pool = [d for d in devices if answers.measures(d, measure)]
         if target and not area and kind_of(target.split()) is None and not resolve(pool, target):
             area, target = target, ""  # "how warm is it upstairs", "what's the temperature of the nursery"
         is_kind = bool(target) and all(w in TYPE_WORDS or w == "room" for w in target.split())
+        asker = rooms.scope(c, n, self.room) if not area and (is_kind or not target) else None
+        here = rooms.inside(pool, asker, self.registry.floors)  # "how warm is it", asked in the kitchen
+        area = area or (asker if here else None)
         if area:
-            pool = [d for d in pool if in_area(area, d, self.registry.floors)]
+            pool = here or [d for d in pool if in_area(area, d, self.registry.floors)]
         if target and not is_kind:
             found = resolve(pool, target)
             pool = list(found.devices[:1]) if found is not None else []
         if not pool:
             return None
         slots = {"measure": measure, "area": area or "", "devices": _SEP.join(d.id for d in pool)}
+        slots["room"] = (area or "") if here else ""
         return IntentMatch("sensor.query", slots, 0.9, n)
 
     # -- acting -------------------------------------------------------------------------------
     async def handle(self, match: IntentMatch, turn: Turn) -> IntentReply:
         slots = match.slots
+        if slots.get("room"):
+            turn.record["room"] = turn.room  # the asking room chose the device(s)
         if match.intent == "confirm.yes":
             pending, self.pending = self.pending, None
             if pending is None or self.clock() > pending.deadline or self.utterances > pending.utterance + 1:

@@ -66,13 +66,18 @@ class IntentRoute:
         """Add a handler after those already there (device control, timers…)."""
         self._handlers.append(_Registered(handler, self.threshold if threshold is None else threshold))
 
-    def match(self, text: str) -> tuple[IntentHandler, IntentMatch] | None:
-        """The first handler's match for `text` that clears its threshold; normalises once."""
+    def match(self, text: str, room: str | None = None) -> tuple[IntentHandler, IntentMatch] | None:
+        """The first handler's match for `text` that clears its threshold; normalises once. A handler
+        with `match_in_room` (device control) also hears the asking room (Turn.room)."""
         if len(text) > MAX_TEXT_CHARS:
             return None
         normalised = normalise(text, self.names)
         for registered in self._handlers:
-            match = registered.handler.match(text, normalised)
+            in_room = getattr(registered.handler, "match_in_room", None)
+            if in_room is not None:
+                match = in_room(text, normalised, room)
+            else:
+                match = registered.handler.match(text, normalised)
             if match is not None and match.score >= registered.threshold:
                 return registered.handler, match
         return None
@@ -83,9 +88,10 @@ class IntentRoute:
         for handler in self.handlers:
             if (heard := getattr(handler, "heard", None)) is not None:
                 heard()
-        found = self.match(turn.text)
+        found = self.match(turn.text, turn.room)
         if found is None and (rest := after_wake_remnant(turn)) is not None:
-            found = self.match(rest)  # "Change our abyss, switch on the hall light": the wake word misheard
+            # "Change our abyss, switch on the hall light": the wake word misheard
+            found = self.match(rest, turn.room)
         if found is None:
             self._pending = None
             return None
@@ -125,9 +131,10 @@ class IntentRoute:
         pending, self._pending = self._pending, None
         if pending is not None and pending[0] == turn:
             return pending[1], pending[2]
-        found = self.match(turn.text)  # reply without accepts (or for another turn): match afresh
+        # reply without accepts (or for another turn): match afresh
+        found = self.match(turn.text, turn.room)
         if found is None and (rest := after_wake_remnant(turn)) is not None:
-            found = self.match(rest)
+            found = self.match(rest, turn.room)
         if found is None:
             raise BrainError("the intent route was asked to reply to a turn it does not accept")
         return found
