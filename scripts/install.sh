@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install homeplm as a system service (run as root; idempotent: run it again after an update or
-# after changing mqtt.host / expert.url, it refreshes the code, the unit and the network allow list).
+# after changing mqtt.host / expert.url / satellites / wyoming, it refreshes the code, the unit and
+# the network allow list).
 #
 #   sudo bash scripts/install.sh             # install, enable and start
 #   sudo bash scripts/install.sh --dry-run   # print what it would do, change nothing
@@ -188,8 +189,8 @@ EOF
 fi
 
 # --- 4. The network allow list ------------------------------------------------------------------
-# Prints the configured mqtt.host and the host of expert.url, one a line (nothing for null).
-# A small reader for these two keys, so it works before any .venv exists.
+# Prints the configured mqtt.host, the host of expert.url and of each satellite's uri, one a line
+# (nothing for null). A small reader for these keys, so it works before any .venv exists.
 configured_hosts() {
     local file=$1
     [[ -r "$file" ]] || return 0
@@ -212,6 +213,31 @@ configured_hosts() {
             if (v ~ /^\[/) { sub(/^\[/, "", v); sub(/\].*$/, "", v) }   # [v6]:port
             else sub(/:[0-9]+$/, "", v)                  # :port
             if (v != "") print v
+        }
+        section == "satellites" && /^[ \t-]+uri:/ {
+            v = value($0)
+            sub(/^tcp:\/\//, "", v)
+            if (v ~ /^\[/) { sub(/^\[/, "", v); sub(/\].*$/, "", v) }   # [v6]:port
+            else sub(/:[0-9]+$/, "", v)
+            if (v != "") print v
+        }
+    ' "$file"
+}
+
+# Prints the host Home Assistant's Wyoming connections come in on when wyoming.enabled is true and
+# it listens beyond loopback (nothing otherwise): they come from anywhere on the home network.
+wyoming_listens() {
+    local file=$1
+    [[ -r "$file" ]] || return 0
+    awk '
+        /^[^ \t#][^:]*:/ { section = $0; sub(/:.*/, "", section); next }
+        section == "wyoming" && /^[ \t]+enabled:[ \t]*true/ { on = 1 }
+        section == "wyoming" && /^[ \t]+uri:/ { uri = $0; sub(/^[^:]*:[ \t]*/, "", uri); sub(/[ \t]+#.*$/, "", uri) }
+        END {
+            if (!on) exit
+            if (uri == "") uri = "tcp://0.0.0.0:10700"
+            if (uri ~ /^tcp:\/\/(127\.|localhost|\[::1\])/) exit
+            print uri
         }
     ' "$file"
 }
@@ -249,8 +275,12 @@ for host in "${hosts[@]}"; do
     fi
 done
 
-if ((${#hosts[@]} == 0)); then
-    say "no mqtt.host or expert.url configured: keeping the unit's allow list (loopback and the private ranges)"
+wyoming_uri="$(wyoming_listens "$config_for_hosts")"
+if [[ -n "$wyoming_uri" ]]; then
+    say "wyoming.enabled on $wyoming_uri: Home Assistant connects in from the home network, so keeping the unit's allow list (loopback and the private ranges)"
+    run rm -f "$network_dropin"
+elif ((${#hosts[@]} == 0)); then
+    say "no mqtt.host, expert.url or satellites configured: keeping the unit's allow list (loopback and the private ranges)"
     run rm -f "$network_dropin"
 elif ((${#unresolved[@]})); then
     say "cannot resolve ${unresolved[*]}: keeping the unit's allow list (loopback and the private ranges)"
@@ -265,8 +295,9 @@ else
     run install -d -m 0755 "$dropin_dir"
     write_file "$network_dropin" 0644 root:root <<EOF
 # Written by scripts/install.sh from $config (${hosts[*]}):
-# homeplm may reach only loopback, its MQTT broker / expert host and the DNS servers that name them.
-# Run install.sh again after changing mqtt.host or expert.url (or if a host's address changes),
+# homeplm may reach only loopback, its MQTT broker / expert host / satellites and the DNS servers
+# that name them. Run install.sh again after changing mqtt.host, expert.url, satellites or wyoming
+# (or if a host's address changes),
 # or delete this file and \`systemctl daemon-reload\` to allow the whole home network again.
 [Service]
 IPAddressAllow=

@@ -274,6 +274,20 @@ def test_install_and_uninstall_into_a_throwaway_tree(tmp_path: Path) -> None:
         assert verified.returncode == 0, verified.stderr
         assert exposure(stub) <= MAX_EXPOSURE
 
+    # A satellite's host is let in too; a Wyoming server open to the network keeps the private ranges.
+    rooms = "satellites:\n  - name: kitchen\n    uri: tcp://192.168.1.31:10700\n    area: Kitchen\n"
+    (etc / "homeplm.yaml").write_text(config.replace("satellites: []\n", rooms))
+    result = run_script(INSTALL, *install_args(paths))
+    assert result.returncode == 0, result.stdout + result.stderr
+    network = parse_unit(dropin.read_text())["Service"]
+    assert network["IPAddressAllow"] == ["", "localhost", "10.1.2.3 192.168.1.31 192.168.1.5"]
+    (etc / "homeplm.yaml").write_text(
+        config.replace("wyoming:\n  enabled: false", "wyoming:\n  enabled: true")
+    )
+    result = run_script(INSTALL, *install_args(paths))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Home Assistant connects in from the home network" in result.stdout and not dropin.exists()
+
     # A name that does not resolve keeps the private ranges (no drop-in).
     (etc / "homeplm.yaml").write_text(config.replace("192.168.1.5", "broker.homeplm.invalid"))
     result = run_script(INSTALL, *install_args(paths))
