@@ -276,3 +276,40 @@ async def test_a_timer_set_in_a_room_is_rung_and_stopped_there(tmp_path) -> None
             await planner.close()
         finally:
             await rooms.close()
+
+
+async def test_a_rooms_timers_are_shown_on_its_satellite(tmp_path) -> None:
+    import dataclasses
+    import time
+
+    from homeplm.planner.service import Planner
+    from homeplm.planner.store import Item
+
+    async with FakeSatellite([]) as satellite:
+        rooms = await start_rooms(satellite)
+        try:
+            await until(lambda: "run-satellite" in satellite.types())
+            planner = Planner(Settings(), tmp_path)
+            rooms.attach_planner(planner)
+            pasta = planner.store.add(
+                Item(0, "timer", name="pasta", due=time.time() + 600, duration=600, room="Area 0")
+            )
+            planner.store.add(
+                Item(0, "timer", name="tea", due=time.time() + 60, duration=60)
+            )  # the box's own
+            await until(lambda: "timer-started" in satellite.types())
+            started = next(e for e in satellite.received if e.type == "timer-started")
+            assert started.data["name"] == "pasta" and started.data["start_minutes"] == 10
+            planner.store.update(dataclasses.replace(pasta, due=None, remaining=500.0))  # paused
+            await until(lambda: "timer-updated" in satellite.types())
+            updated = next(e for e in satellite.received if e.type == "timer-updated")
+            assert updated.data["is_active"] is False and updated.data["total_seconds"] == 500
+            planner.ringer.on_ring(pasta)  # type: ignore[misc]
+            planner.store.remove(pasta.id)
+            await until(lambda: "timer-finished" in satellite.types())
+            await asyncio.sleep(0.05)
+            assert "timer-cancelled" not in satellite.types(), "a finished timer is not also cancelled"
+            assert satellite.types().count("timer-started") == 1, "the box's own timer is not the room's"
+            await planner.close()
+        finally:
+            await rooms.close()

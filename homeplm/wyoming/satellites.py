@@ -42,6 +42,7 @@ from homeplm.voice.listener import Listener
 from homeplm.voice.pipeline import Components, Pipeline
 from homeplm.wyoming.audio_in import AudioFormat, AudioRejected, decode
 from homeplm.wyoming.frames import MAX_HEADER_BYTES, FrameError, read_event
+from homeplm.wyoming.room_timers import RoomTimers
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -330,6 +331,7 @@ class Satellites:
     def __init__(self, rooms: list[SatelliteRoom]) -> None:
         self.rooms = rooms
         self._tasks: list[asyncio.Task[None]] = []
+        self.timers: RoomTimers | None = None  # each room's timers shown on its satellite
 
     @classmethod
     async def start(
@@ -358,12 +360,14 @@ class Satellites:
         return next((r.pipeline for r in self.rooms if (r.pipeline.room or "").lower() == wanted), None)
 
     def attach_planner(self, planner: Any) -> None:
-        """A timer rings in the room it was set in, and that room's "stop" stops it."""
+        """A timer rings in the room it was set in, that room's "stop" stops it, and its satellite
+        is told of the room's timers (started, updated, cancelled, finished)."""
         ringer = planner.ringer
         ringer.room_pipelines = self.pipeline_for
         for room in self.rooms:
             room.listener.alert = ringer.alert_for(room.pipeline.room or "")
             room.pipeline.on_stop.append(ringer.stop)
+        self.timers = RoomTimers(list(self.rooms), planner, asyncio.get_running_loop())
 
     async def close(self) -> None:
         for task in self._tasks:
