@@ -7,6 +7,7 @@ through its own room's speaker. Prints end of speech → first audio in each roo
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -145,7 +146,9 @@ def test_two_rooms_asking_at_once_are_each_answered_through_their_own_satellite(
         daemon.wait_for(r"(?s)kitchen answered.*kitchen answered", timeout=60)
         daemon.wait_for("office answered", timeout=60)
         time.sleep(3.0)  # the rest of each answer reaches its speaker
-        print(f"\nend of speech → first answer audio at the satellite: one room asking "
+        hub = [int(ms) for ms in re.findall(r"first audio (\d+) ms after the end of speech", daemon.log)]
+        print(f"\nthe hub's endpointer's end of speech → first audio out (as homeplm bench counts): {hub} ms")
+        print(f"end of speech → first answer audio at the satellite: one room asking "
               f"{solo.get('kitchen', float('nan')) * 1000:.0f} ms; two at once "
               + ", ".join(f"{n} {v * 1000:.0f} ms" for n, v in together.items()))  # fmt: skip
         for name, (question, answers) in SAID.items():

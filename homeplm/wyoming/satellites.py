@@ -179,6 +179,7 @@ class SatelliteRoom:
         self.pipeline.room = entry.area or entry.name
         self.listener = Listener(self.pipeline, self.wake, self.emit)
         self.stream: SatelliteStream | None = None
+        self._speech_end: float | None = None  # when the endpointer last ended speech, until audio goes
         # More of this room's events and connection changes (True/False): Home Assistant's room device.
         self.event_listeners: list[EventCallback] = []
         self.connection_listeners: list[Callable[[bool], None]] = []
@@ -191,6 +192,11 @@ class SatelliteRoom:
 
     def send(self, event: Event) -> None:
         """Queue an event for the satellite (dropped while it is not connected)."""
+        if self._speech_end is not None and AudioChunk.is_type(event.type):
+            # As `homeplm bench` counts it: from the endpointer's end of speech to the first audio out.
+            ms = (time.monotonic() - self._speech_end) * 1000
+            self._speech_end = None
+            _LOGGER.info("%s: first audio %.0f ms after the end of speech", self.name, ms)
         if self._out is not None:
             self._out.put_nowait(event)
 
@@ -202,6 +208,7 @@ class SatelliteRoom:
         elif isinstance(data, ev.SpeechStart):
             self.send(VoiceStarted().event())
         elif isinstance(data, ev.SpeechEnd):
+            self._speech_end = time.monotonic()
             self.send(VoiceStopped().event())
         elif isinstance(data, ev.Transcript):
             _LOGGER.debug("%s heard: %r", self.name, data.text)  # what was said: DEBUG only
@@ -213,6 +220,8 @@ class SatelliteRoom:
                 self.send(Synthesize(text=data.text).event())
         elif isinstance(data, ev.TurnError):
             _LOGGER.warning("%s: the turn failed: %s", self.name, data.message)
+        elif isinstance(data, ev.RunEnd):
+            self._speech_end = None  # a turn that said nothing: the next chime is not its answer
         self._tell(self.event_listeners, event)
 
     def _tell(self, listeners: Sequence[Callable[[Any], None]], value: Any) -> None:
