@@ -46,3 +46,15 @@ def test_a_failing_listener_does_not_undo_the_change() -> None:
     knobs.listeners.append(lambda: 1 / 0)
     knobs.set_muted(True)
     assert listener.muted
+
+
+def test_a_reload_that_changes_the_satellites_needs_a_restart(tmp_path) -> None:
+    from homeplm.daemon.reload import changed_keys, reload
+
+    path = tmp_path / "homeplm.yaml"
+    path.write_text("tts:\n  volume: 0.5\nsatellites:\n  - name: kitchen\n    uri: tcp://127.0.0.1:10701\n")
+    knobs, _ = _knobs()
+    new, report = reload(path, Settings(), daemon_appliers(knobs))
+    assert report.error is None and report.applied == ["tts.volume"]
+    assert report.needs_restart == ["satellites"]
+    assert new.satellites[0].name == "kitchen" and changed_keys(new, new) == []

@@ -34,6 +34,9 @@ def changed_keys(old: Settings, new: Settings) -> list[str]:
     keys = []
     for section in fields(old):
         before, after = getattr(old, section.name), getattr(new, section.name)
+        if isinstance(before, tuple):  # a list of entries (satellites): changed as a whole
+            keys += [section.name] if before != after else []
+            continue
         keys += [
             f"{section.name}.{f.name}"
             for f in fields(before)
@@ -51,8 +54,8 @@ def reload(path: Path | None, current: Settings, appliers: Appliers) -> tuple[Se
         return current, ReloadReport([], [], str(err))
     applied, restart = [], []
     for key in changed_keys(current, new):
-        section, name = key.split(".")
-        if key in appliers:
+        section, _, name = key.partition(".")
+        if key in appliers and name:
             appliers[key](getattr(getattr(new, section), name))
             applied.append(key)
         else:
