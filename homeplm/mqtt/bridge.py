@@ -268,10 +268,20 @@ class HomeAssistantBridge:
         _LOGGER.info("Home Assistant asked to forget the last exchange: %s", forgotten)
 
     def _on_ha_status(self, message: MqttMessage) -> None:
-        if message.payload.strip().lower() != b"online":
-            return
-        # Every device re-sending discovery at once after HA restarts floods the broker: spread it.
-        if self._rediscover is not None:
-            self._rediscover.cancel()
-        loop = asyncio.get_running_loop()
-        self._rediscover = loop.call_later(max(0.0, self._jitter()), self.publish_discovery)
+        self._rediscover = rediscover_later(message, self._rediscover, self._jitter, self.publish_discovery)
+
+
+def rediscover_later(
+    message: MqttMessage,
+    pending: asyncio.TimerHandle | None,
+    jitter: Callable[[], float],
+    publish: Callable[[], object],
+) -> asyncio.TimerHandle | None:
+    """Home Assistant's status said "online" (it restarted): discovery again, after `jitter()` s —
+    every device re-sending at once floods the broker. The handle of what is scheduled (`pending`,
+    replaced, or kept for any other payload)."""
+    if message.payload.strip().lower() != b"online":
+        return pending
+    if pending is not None:
+        pending.cancel()
+    return asyncio.get_running_loop().call_later(max(0.0, jitter()), publish)

@@ -20,7 +20,7 @@ from typing import Any
 from homeplm.config.schema import MqttSettings
 from homeplm.core.events import EventType, PipelineEvent, ReplyEnd, RunEnd, RunStart, Transcript
 from homeplm.mqtt import room_entities as rooms_disco
-from homeplm.mqtt.bridge import MAX_JITTER_S, STATE_OF_EVENT, parse_switch
+from homeplm.mqtt.bridge import MAX_JITTER_S, STATE_OF_EVENT, parse_switch, rediscover_later
 from homeplm.mqtt.payloads import WarnLimiter, preview
 from homeplm.mqtt.room_entities import OFFLINE, ONLINE, Room
 from homeplm.mqtt.types import MqttLink, MqttMessage
@@ -185,10 +185,4 @@ class RoomBridge:
             self._set_state(state, "muted" if muted else "idle")
 
     def _on_ha_status(self, message: MqttMessage) -> None:
-        if message.payload.strip().lower() != b"online":
-            return
-        # Home Assistant restarted: announce the rooms again, spread out as homeplm's own bridge does.
-        if self._rediscover is not None:
-            self._rediscover.cancel()
-        loop = asyncio.get_running_loop()
-        self._rediscover = loop.call_later(max(0.0, self._jitter()), self.publish_discovery)
+        self._rediscover = rediscover_later(message, self._rediscover, self._jitter, self.publish_discovery)
