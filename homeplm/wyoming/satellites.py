@@ -379,6 +379,10 @@ class Satellites:
         self.timers = RoomTimers(list(self.rooms), planner, asyncio.get_running_loop())
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Every room's task ends: cancelled again until it does (Python 3.11's wait_for can swallow
+        a cancellation that arrives as its read completes, and the room would read on for a day)."""
+        pending = {task for task in self._tasks if not task.done()}
+        while pending:
+            for task in pending:
+                task.cancel()
+            _done, pending = await asyncio.wait(pending, timeout=1.0)
