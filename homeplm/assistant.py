@@ -93,6 +93,8 @@ class PlugIns:
 
     intents: list[Any] = field(default_factory=list)
     asr_prompt: Callable[[], str | None] | None = None
+    # The house's commands nearest to a heard one that names nothing it has (voice/recheck.py).
+    asr_candidates: Callable[[str], list[str]] | None = None
     # Routes between the fast intents and the language model, made once the model is loaded:
     # factory(settings, chat) → a Route or None (the house's free phrasing).
     routes: list[Callable[[Settings, Any], Any]] = field(default_factory=list)
@@ -151,7 +153,7 @@ def build_pipeline(
         brain = build_brain(settings, parts["llm"], parts.get("memory"), plugins.intents, plugins.routes)
     tts = PhraseCache(parts["tts"]) if "tts" in parts else None
     components = Components(vad=shared_vad(parts), stt=parts.get("stt"), brain=brain, tts=tts)
-    return Pipeline(components, settings, emit, sink, plugins.asr_prompt)
+    return Pipeline(components, settings, emit, sink, plugins.asr_prompt, plugins.asr_candidates)
 
 
 async def shutdown(pipeline: Pipeline | None, parts: dict[str, Any]) -> None:

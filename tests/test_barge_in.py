@@ -11,6 +11,7 @@ import numpy as np
 
 from homeplm.config.schema import ConversationSettings, Settings
 from homeplm.core.events import EventType
+from homeplm.core.stages import WakeDetection
 from homeplm.voice.listener import Listener
 from tests.fakes import (
     PIPELINE_SETTINGS,
@@ -115,3 +116,70 @@ async def test_the_raw_microphone_hears_a_wake_word_the_canceller_distorted() ->
         listener.raw_wake = raw_wake
         await listener.run(PacedSource(AUDIO))
         assert listener.barge_ins == barge_ins
+
+
+# -- a barge-in threshold above the idle one, and the voice held while the score rises -------------
+
+RISE, HALF = 1201, 1202  # chunks whose wake score rises to 0.2 (held) or 0.45 (ambiguous)
+
+
+class ScoredWake(FakeWake):
+    """Scores by chunk value, fired or not (the product's detectors keep `last_score`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_score = 0.0
+
+    def process(self, chunk: np.ndarray) -> WakeDetection | None:
+        self.last_score = {WAKE: 0.99, RISE: 0.2, HALF: 0.45}.get(int(chunk[0]), 0.0)
+        return WakeDetection("hey_jarvis", self.last_score) if self.last_score >= 0.35 else None
+
+
+class HoldingSink(SlowSink):
+    """A SlowSink that can hold (silent, its place kept) and go on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: list[str] = []
+
+    def hold(self) -> None:
+        self.held.append("hold")
+
+    def release(self) -> None:
+        self.held.append("release")
+
+
+async def hold_run(audio, conf: Settings | None = None):
+    sink = HoldingSink()
+    pipeline, recorder, *_ = make(conf or settings(), chat=FakeChat(LONG), sink=sink)
+    listener = Listener(pipeline, ScoredWake(), recorder, echo=Identity())
+    await listener.run(PacedSource(audio))
+    return listener, sink
+
+
+QUESTION = ((SILENCE, 3), (WAKE, 2), (SPEECH, 6), (SILENCE, 6), (SILENCE, 10))
+
+
+async def test_a_rising_score_holds_the_voice_and_it_goes_on_when_no_barge_in_comes() -> None:
+    listener, sink = await hold_run(chunks(*QUESTION, (RISE, 2), (SILENCE, 40)))
+    assert sink.held == ["hold", "release"] and listener.holds == 1
+    assert listener.barge_ins == 0 and [t.outcome for t in listener.turns] == ["ok"]
+    assert sink.stops == 0
+
+
+async def test_its_own_voice_scoring_like_a_wake_word_does_not_barge_in() -> None:
+    # 0.45 wakes it when idle (threshold 0.35), but not while it speaks (barge_in_threshold 0.5).
+    listener, sink = await hold_run(chunks(*QUESTION, (HALF, 3), (SILENCE, 40)))
+    assert listener.barge_ins == 0 and [t.outcome for t in listener.turns] == ["ok"]
+    assert sink.held == ["hold", "release"]
+
+
+async def test_a_held_voice_stops_when_the_wake_word_follows() -> None:
+    listener, sink = await hold_run(chunks(*QUESTION, (RISE, 1), (WAKE, 2), (SPEECH, 4), (SILENCE, 8)))
+    assert listener.barge_ins == 1 and [t.outcome for t in listener.turns] == ["cancelled", "ok"]
+    assert sink.held[0] == "hold" and sink.stops >= 1
+
+
+async def test_holding_can_be_switched_off() -> None:
+    listener, sink = await hold_run(chunks(*QUESTION, (RISE, 2), (SILENCE, 40)), settings(hold_threshold=0.0))
+    assert sink.held == [] and listener.holds == 0 and listener.barge_ins == 0

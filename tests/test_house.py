@@ -529,3 +529,16 @@ async def test_a_misheard_wake_word_before_the_command_is_passed_over(house) -> 
         route.accepts(Turn("I was told that you know. A story about the kitchen light", source="voice"))
         is None
     )
+
+
+async def test_understood_says_whether_a_command_names_a_device_without_changing_anything(house) -> None:
+    link, _, intents, route, _ = house
+    assert intents.understood("turn on the kitchen light")
+    assert intents.understood("is the front door locked")
+    assert not intents.understood("turn off the jacuzzi")  # names nothing the house has
+    assert not intents.understood("what is the capital of france")
+    # A pending confirmation stays pending: asking is not answering.
+    assert await say(route, "unlock the front door") == "Are you sure you want to unlock the Front Door?"
+    assert not intents.understood("yes") and intents.understood("turn off the kitchen light")
+    assert await say(route, "yes") == "Okay, unlocking the Front Door."
+    assert link.published == [("frontdoor/lock/set", "UNLOCK")]

@@ -63,6 +63,7 @@ class OpenWakeWordDetector:
             raise WakeError(f"Cannot load openWakeWord models: {err}") from err
         self.names: Sequence[str] = tuple(self._models)
         self.last_scores: dict[str, float] = dict.fromkeys(self.names, 0.0)
+        self.last_score = 0.0  # the best of the last chunk's scores, fired or not
         self._lock = threading.Lock()
         self._warm_up()
         _LOGGER.info("Wake words %s loaded (threshold %.2f)", ", ".join(self.names), self.threshold)
@@ -72,6 +73,7 @@ class OpenWakeWordDetector:
         # not on the first live chunk. The embeddings fill the wake models' windows too.
         self.process(np.zeros(CHUNK_SAMPLES, dtype=np.int16))
         self.last_scores = dict.fromkeys(self.names, 0.0)
+        self.last_score = 0.0
 
     def process(self, chunk: np.ndarray) -> WakeDetection | None:
         """Feed one 80 ms chunk of 16 kHz int16 audio."""
@@ -87,6 +89,7 @@ class OpenWakeWordDetector:
                 raise WakeError(f"openWakeWord failed: {err}") from err
         self.last_scores = scores
         name, score = max(scores.items(), key=lambda item: item[1])
+        self.last_score = score
         return WakeDetection(name, score) if score >= self.threshold else None
 
     def reset(self) -> None:
@@ -99,6 +102,7 @@ class OpenWakeWordDetector:
             for model in self._models.values():
                 model.reset()
         self.last_scores = dict.fromkeys(self.names, 0.0)
+        self.last_score = 0.0
 
     def close(self) -> None:
         with self._lock:

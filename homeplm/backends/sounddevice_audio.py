@@ -243,6 +243,7 @@ class SpeakerSink:
     """Plays int16 mono at `sample_rate` on a PortAudio output stream, from a worker thread."""
 
     BLOCK_S = 0.05  # stop() takes effect between blocks of this length
+    REWIND_BLOCKS = 2  # after a hold, it goes on this many blocks back (what the device dropped)
 
     def __init__(self, settings: OutputSettings) -> None:
         self._volume = settings.volume
@@ -262,6 +263,9 @@ class SpeakerSink:
         self._error: AudioError | None = None
         # Told each block as it goes to the device (an echo canceller's far-end reference).
         self.reference: Callable[[np.ndarray, int], None] | None = None
+        # Cleared by hold(): silence at once, the place kept; set again by release().
+        self._playing = threading.Event()
+        self._playing.set()
 
     def _scaled(self, audio: np.ndarray) -> np.ndarray:
         if self._volume == 1.0:
@@ -298,18 +302,48 @@ class SpeakerSink:
         block = max(1, int(self.sample_rate * self.BLOCK_S))
         with self._stream_lock:
             try:
-                if not self._stream.active:
-                    self._stream.start()
-                for start in range(0, len(audio), block):
+                start = 0
+                while start < len(audio):
                     if generation != self._generation:
                         self._stream.abort()  # drop what the device has buffered too
                         return
+                    if not self._playing.is_set():
+                        start = self._held(generation, start, block)
+                        continue
+                    if not self._stream.active:
+                        self._stream.start()
                     piece = audio[start : start + block]
                     if self.reference is not None:
                         self.reference(piece, self.sample_rate)
                     self._stream.write(piece)
+                    start += block
             except sd.PortAudioError as err:
                 raise AudioError(f"Cannot write to the output device: {err}") from err
+
+    def _held(self, generation: int, start: int, block: int) -> int:
+        """Silent until release() or stop(); where to go on from (what the device dropped again)."""
+        if self._stream.active:
+            self._stream.abort()
+        while not self._playing.wait(0.02) and generation == self._generation:
+            pass
+        return max(0, start - self.REWIND_BLOCKS * block)
+
+    def hold(self) -> None:
+        """Silence now, the place kept: a voice may be barging in. `release()` goes on from there."""
+        self._playing.clear()
+        # If no write is in flight, silence what the device still holds; else the writer does it.
+        if self._stream_lock.acquire(blocking=False):
+            try:
+                if self._stream.active:
+                    self._stream.abort()
+            except sd.PortAudioError as err:
+                _LOGGER.warning("Cannot hold playback: %s", err)
+            finally:
+                self._stream_lock.release()
+
+    def release(self) -> None:
+        """Go on after hold() (it was not a barge-in)."""
+        self._playing.set()
 
     async def drain(self) -> None:
         await self._queue.join()
@@ -323,6 +357,7 @@ class SpeakerSink:
 
     def stop(self) -> None:
         self._generation += 1
+        self._playing.set()  # a stop ends a hold: what comes next plays
         # If no write is in flight, silence what the device still holds; else the writer does it.
         if self._stream_lock.acquire(blocking=False):
             try:

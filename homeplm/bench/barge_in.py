@@ -28,7 +28,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +44,16 @@ from homeplm.bench.echo import (
     replay,
     with_room,
 )
-from homeplm.core.audio import CHUNK_SAMPLES, SAMPLE_RATE, resample
+from homeplm.core.audio import CHUNK_MS, CHUNK_SAMPLES, SAMPLE_RATE, resample
 
 WAKE = "hey jarvis"
 COMMANDS = ("stop", "cancel that", "what time is it?", "turn it down", "that's enough")
 VOICES = (("en-us", 160), ("en-gb", 170), ("en-us+f3", 155), ("en-gb-scotland", 165), ("en-us+m7", 175))
 LEVELS_DB = (6, 0, -6)
 REFRACTORY_CHUNKS = 25  # 2 s: one detection per wake word
+BARGE_THRESHOLDS = (0.35, 0.5, 0.6, 0.7, 0.8)  # candidates for conversation.barge_in_threshold
+HOLD_THRESHOLDS = (0.05, 0.1, 0.2)  # candidates for conversation.hold_threshold
+HOLD_CHUNKS = 8  # a hold that does not become a barge-in within 640 ms lets the voice go on
 LEAD_S = 2.0  # what the detector hears before a phrase (it needs ~1.5 s to fill its window)
 
 
@@ -103,18 +106,37 @@ def scores(audio: np.ndarray) -> np.ndarray:
     return out
 
 
-def first_hit(audio: np.ndarray) -> int | None:
+def first_hit(audio: np.ndarray, threshold: float = WAKE_THRESHOLD) -> int | None:
     """The first chunk at which the detector fires on `audio` (at wake.threshold), or None."""
-    hits = np.flatnonzero(scores(audio) >= WAKE_THRESHOLD)
+    return _first(scores(audio), threshold)
+
+
+def _first(chunk_scores: np.ndarray, threshold: float) -> int | None:
+    hits = np.flatnonzero(chunk_scores >= threshold)
     return int(hits[0]) if hits.size else None
 
 
-def detections(audio: np.ndarray) -> int:
+def detections(audio: np.ndarray, threshold: float = WAKE_THRESHOLD) -> int:
     """How many times the detector fires on `audio`, a wake word's refractory time apart."""
+    return _events(scores(audio), threshold)
+
+
+def _events(chunk_scores: np.ndarray, threshold: float) -> int:
     count, quiet_until = 0, -1
-    for i in np.flatnonzero(scores(audio) >= WAKE_THRESHOLD):
+    for i in np.flatnonzero(chunk_scores >= threshold):
         if i > quiet_until:
             count, quiet_until = count + 1, int(i) + REFRACTORY_CHUNKS
+    return count
+
+
+def holds(chunk_scores: np.ndarray, hold: float, barge: float, within: int = HOLD_CHUNKS) -> int:
+    """Holds that came to nothing: the score reached `hold` but not `barge` within `within` chunks."""
+    count, quiet_until = 0, -1
+    for i in np.flatnonzero(chunk_scores >= hold):
+        if i > quiet_until:
+            if not (chunk_scores[i : i + within + 1] >= barge).any():
+                count += 1
+            quiet_until = int(i) + within
     return count
 
 
@@ -124,6 +146,20 @@ class Heard:
     cleaned: int = 0
     either: int = 0
     tries: int = 0
+    # Each phrase's chunk scores (raw, cleaned) and the chunk position of the wake word's end.
+    tracks: list[tuple[np.ndarray, np.ndarray, float]] = field(default_factory=list)
+
+    def either_at(self, threshold: float) -> int:
+        return sum(bool((r >= threshold).any() or (c >= threshold).any()) for r, c, _ in self.tracks)
+
+    def onsets_ms(self, threshold: float) -> list[float]:
+        """Cleaned: from the wake word's end to the end of the first chunk at `threshold`."""
+        out = []
+        for _, cleaned, word_end in self.tracks:
+            hit = _first(cleaned, threshold)
+            if hit is not None:
+                out.append(((hit + 1) - word_end) * CHUNK_MS)
+        return out
 
 
 def while_speaking(
@@ -144,7 +180,10 @@ def while_speaking(
         mixed = np.clip(base.mic + track, -32768, 32767).astype(np.int16)
         out = replay(rec, mixed).out
         around = slice(at - int(LEAD_S * SAMPLE_RATE), at + len(phrase.audio) + SAMPLE_RATE)
-        raw_hit, cleaned_hit = first_hit(mixed[around]), first_hit(out[around])
+        raw_scores, cleaned_scores = scores(mixed[around]), scores(out[around])
+        raw_hit, cleaned_hit = _first(raw_scores, WAKE_THRESHOLD), _first(cleaned_scores, WAKE_THRESHOLD)
+        word_end_chunks = (LEAD_S * SAMPLE_RATE + phrase.wake_end) / CHUNK_SAMPLES
+        heard.tracks.append((raw_scores, cleaned_scores, word_end_chunks))
         heard.tries += 1
         heard.raw += raw_hit is not None
         heard.cleaned += cleaned_hit is not None
@@ -234,9 +273,12 @@ def main(argv: list[str] | None = None) -> int:
           f"(threshold {WAKE_THRESHOLD}):")  # fmt: skip
     mic = rec.mic.reshape(-1)
     latencies: list[float] = []
+    at_six: list[Heard] = []
     for name, path in (("null sink", mic), ("with a room", with_room(mic))):
         for ser in LEVELS_DB:
             h = while_speaking(rec, path, said, ser, latencies)
+            if ser == LEVELS_DB[0]:
+                at_six.append(h)
             print(f"  while it speaks, {ser:+d} dB over the echo, {name}: heard raw {h.raw}/{h.tries}, "
                   f"cleaned {h.cleaned}/{h.tries}, either {h.either}/{h.tries}")  # fmt: skip
     speech_part = replay(rec).mic[SAMPLE_RATE * 2 : SAMPLE_RATE * 8]
@@ -259,10 +301,27 @@ def main(argv: list[str] | None = None) -> int:
     own, rate = own_speech(args.quick)
     spoken = synthetic_path(own, rate)
     minutes = len(own) / rate / 60
-    raw_n, cleaned_n = detections(spoken.mic.reshape(-1)), detections(replay(spoken).out)
+    own_raw, own_cleaned = scores(spoken.mic.reshape(-1)), scores(replay(spoken).out)
+    raw_n, cleaned_n = _events(own_raw, WAKE_THRESHOLD), _events(own_cleaned, WAKE_THRESHOLD)
     print(f"false barge-ins over {minutes:.1f} min of its own speech (through a room): raw {raw_n} "
           f"({raw_n * 60 / minutes:.1f}/h), cleaned {cleaned_n} "
           f"({cleaned_n * 60 / minutes:.1f}/h)")  # fmt: skip
+    print(f"a barge-in threshold above the idle one ({LEVELS_DB[0]:+d} dB, either microphone; "
+          f"null sink / with a room):")  # fmt: skip
+    for barge in BARGE_THRESHOLDS:
+        heard = " / ".join(f"{h.either_at(barge)}/{h.tries}" for h in at_six)
+        false = max(_events(own_raw, barge), _events(own_cleaned, barge))
+        print(f"  {barge:.2f}: heard {heard}, false barge-ins {false} ({false * 60 / minutes:.1f}/h)")
+    print(f"holding the voice when the score first rises (cleaned, {LEVELS_DB[0]:+d} dB, both paths; "
+          f"a hold that is no barge-in within {HOLD_CHUNKS * CHUNK_MS} ms lets it go on):")  # fmt: skip
+    for hold in HOLD_THRESHOLDS:
+        onsets = [ms for h in at_six for ms in h.onsets_ms(hold)]
+        total = [a + front_ms + b for a in onsets for b in stops]
+        for barge in BARGE_THRESHOLDS[:3]:
+            idle = max(holds(own_raw, hold, barge), holds(own_cleaned, hold, barge))
+            print(f"  hold at {hold:.2f}, barge-in at {barge:.2f}: held {len(onsets)}, silence p50 "
+                  f"{pct(total, 50):.0f} ms, p95 {pct(total, 95):.0f} ms after the word; holds for "
+                  f"nothing {idle} ({idle * 60 / minutes:.1f}/h)")  # fmt: skip
     return 0
 
 

@@ -812,51 +812,14 @@ def cause(utt: Utterance, turn: Turn | None, text_ok: bool) -> str:
 
 # -- the closed grammar (means: snap) ----------------------------------------------------------------------
 
-_KIND_WORDS = {"light": ("light", "lights"), "cover": ("blinds",), "fan": ("fan",), "climate": ("heating",)}
-
 
 def command_space(house: Sequence[HouseDevice] = HOUSE) -> list[str]:
-    """Every command sentence of the house's closed grammar, built from the devices (names, areas,
-    kinds) and the phrasing families of homeplm.house.phrasing — not from the benchmark's phrasings.
-    "{n}" is a number slot, filled with the number heard."""
-    sentences: set[str] = set()
-    targets: dict[str, set[str]] = {}  # component → target phrases
-    for d in house:
-        names = {d.name.lower()}
-        for kind in _KIND_WORDS.get(d.component, ()):
-            names |= {f"{d.area.lower()} {kind}", f"{kind} in the {d.area.lower()}"}
-        if d.component == "climate":
-            names |= {"heating", "thermostat"}
-        targets.setdefault(d.component, set()).update(names)
-    targets.setdefault("light", set()).update({"lights", "all the lights"})
-    onoff = targets.get("light", set()) | targets.get("switch", set()) | targets.get("fan", set())
-    for t in onoff | targets.get("climate", set()):
-        for v in ("on", "off"):
-            sentences |= {f"turn {v} the {t}", f"switch {v} the {t}", f"turn the {t} {v}",
-                          f"switch the {t} {v}", f"put the {t} {v}"}  # fmt: skip
-    for t in targets.get("switch", set()) | targets.get("fan", set()):
-        sentences |= {f"start the {t}", f"stop the {t}"}
-    for t in targets.get("light", set()) | targets.get("cover", set()) | targets.get("fan", set()):
-        sentences |= {f"set the {t} to {{n}} percent", f"turn the {t} to {{n}} percent"}
-    for t in targets.get("light", set()):
-        sentences.add(f"dim the {t} to {{n}} percent")
-    for t in targets.get("cover", set()):
-        sentences |= {f"open the {t}", f"close the {t}", f"raise the {t}", f"lower the {t}"}
-        sentences |= {f"lower the {t} to {{n}} percent", f"raise the {t} to {{n}} percent"}
-    for t in targets.get("climate", set()):
-        sentences |= {f"set the {t} to {{n}} degrees", f"turn the {t} to {{n}} degrees"}
-        sentences |= {f"set the {t} to {mode}" for mode in ("heat", "auto", "off")}
-    for t in targets.get("lock", set()):
-        sentences |= {f"lock the {t}", f"unlock the {t}"}
-    # Questions about the same devices: heard, they snap to themselves (and are answered, not done).
-    for comp, names in targets.items():
-        states = {"lock": ("locked", "unlocked"), "cover": ("open", "closed")}.get(comp, ("on", "off"))
-        sentences |= {f"{verb} the {t} {st}" for t in names for st in states
-                      for verb in (("are",) if t.endswith("s") else ("is",))}  # fmt: skip
-    for area in {d.area.lower() for d in house}:
-        sentences |= {f"how warm is it in the {area}", f"what is the temperature in the {area}"}
-    sentences |= {"which lights are on", "what is the temperature"}
-    return sorted(sentences)
+    """Every command sentence of the house's closed grammar (homeplm.house.command_space, built
+    from the devices and the phrasing families, not from the benchmark's phrasings). "{n}" is a
+    number slot, filled with the number heard."""
+    from homeplm.house.command_space import command_sentences
+
+    return command_sentences(house)
 
 
 _LEAD_IN = re.compile(r"^\s*(?:[\w']+\s+){0,2}[\w']+\s*[,.!?;:]+\s*(?=\S)")
@@ -870,46 +833,20 @@ def unwake(text: str) -> str:
 
 
 class Snapper:
-    """The transcript replaced by the nearest sentence of the command space when it is near enough:
-    the best of a lexical (rapidfuzz token sort) and a phonetic (homeplm.house.matching's consonant
-    skeleton) similarity, both on the intents' normal form (numbers as digits)."""
+    """The transcript replaced by the nearest sentence of the command space when it is near enough
+    (homeplm.house.command_space: lexical and phonetic similarity, no audio)."""
 
     def __init__(self, sentences: Sequence[str], threshold: float) -> None:
-        from homeplm.house.matching import phonetic_key
+        from homeplm.house.command_space import CommandSpace
 
-        self.sentences = list(sentences)
-        self.questions = {s for s in self.sentences if s.split()[0] in ("is", "are", "what", "how", "which")}
+        self.space = CommandSpace(sentences)
+        self.questions = {s for s in sentences if s.split()[0] in ("is", "are", "what", "how", "which")}
         self.threshold = threshold
-
-        def key(norm: str) -> str:  # the consonant skeleton, numbers kept as they are
-            return " ".join(p if p.isdigit() else phonetic_key(p) for p in re.split(r" ?(\d+) ?", norm) if p)
-
-        self._key = key
-        self._norms = [_norm(s.replace("{n}", "0")) for s in self.sentences]
-        self._keys = [phonetic_key(n) for n in self._norms]
 
     def best(self, text: str) -> tuple[str, float]:
         """The nearest sentence (its number slot filled with the number heard) and its score."""
-        from rapidfuzz import fuzz, process
-
-        heard = _norm(text)
-        numbers = re.findall(r"\d+(?:\.\d+)?", heard)
-        norm = re.sub(r"\d+(?:\.\d+)?", "0", heard)
-        if not norm:
-            return text, 0.0
-        key = self._key(norm)
-        near = process.extract(norm, self._norms, scorer=fuzz.token_sort_ratio, limit=20)
-        near += process.extract(key, self._keys, scorer=fuzz.ratio, limit=20)
-        found: tuple[float, float, int] = (0.0, 0.0, -1)
-        for _, _, i in near:
-            if ("{n}" in self.sentences[i]) != (len(numbers) == 1):
-                continue  # a number slot needs exactly one number heard, and no slot none
-            best = max(fuzz.token_sort_ratio(norm, self._norms[i]), 0.95 * fuzz.ratio(key, self._keys[i]))
-            # Among sentences with the same normal form, the one worded most like what was heard.
-            found = max(found, (best / 100, fuzz.ratio(text.lower(), self.sentences[i]), i))
-        if found[2] < 0:
-            return text, 0.0
-        return self.sentences[found[2]].replace("{n}", numbers[0] if numbers else ""), found[0]
+        near = self.space.nearest(text, count=1, floor=0.0)
+        return near[0] if near else (text, 0.0)
 
     def snap(self, text: str) -> str:
         text = unwake(text)

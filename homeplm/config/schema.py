@@ -149,6 +149,9 @@ class AsrSettings:
     log_prob_threshold: Annotated[float, Range(-10.0, 0.0)] = -1.0
     # Text to bias recognition (names of people, rooms, devices).
     initial_prompt: str | None = None
+    # A heard command about nothing the house has ("turn off the Heaton") is read again against the
+    # house's nearest commands, and the one the audio supports replaces it (voice/recheck.py).
+    recheck: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +213,15 @@ class ConversationSettings:
     # With echo cancellation (input.echo_cancel), the wake word said while it speaks stops it and
     # starts a new turn (without it, the microphone is gated while it speaks).
     barge_in: bool = True
+    # While it speaks the wake word must score this much (and at least wake.threshold). 0.5 by
+    # measurement (python -m homeplm.bench.barge_in): its own voice, coloured by the room, barged in
+    # 3 times in 8.5 min at 0.35 and never at 0.5; 10 and 13 of 25 wake phrases were heard over it
+    # (14 and 17 at 0.35).
+    barge_in_threshold: Annotated[float, Range(0.05, 1.0)] = 0.5
+    # The voice is held (silent, its place kept) as soon as the wake word's score reaches this, and
+    # goes on when no barge-in follows within 640 ms (0: never held; stopped on the barge-in only).
+    # 0.1: silence 286 ms after the word (p50; 356 without), for ~28 holds an hour for nothing.
+    hold_threshold: Annotated[float, Range(0.0, 1.0)] = 0.1
 
 
 @dataclass(frozen=True, slots=True)

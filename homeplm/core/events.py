@@ -111,6 +111,7 @@ class Transcript(EventData):
     audio_ms: float | None = None
     dropped_segments: int = 0
     early: bool = False
+    rechecked: str | None = None  # the command as heard, when the house's own one replaced it
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from homeplm.brain.intents.normalise import normalise
 from homeplm.brain.intents.types import IntentMatch, IntentReply
 from homeplm.core.stages import Turn
 from homeplm.house import answers, phrasing, rooms
@@ -128,6 +129,19 @@ class DeviceIntents:
             if (found := self._resolve(command, n)) is not None:
                 return found
         return None
+
+    def understood(self, text: str) -> bool:
+        """`text` is a command or question about a device the house has (no state is changed: a
+        pending confirmation stays pending)."""
+        n = normalise(text)
+        for clause in phrasing.clauses(n):
+            command = phrasing.read(clause, text)
+            if command is None or command.target in _NOT_DEVICES or command.target.startswith("timer"):
+                continue
+            found = self._resolve(command, n)
+            if found is not None and found.intent != "device.unknown":
+                return True
+        return False
 
     def _resolve(self, c: Command, n: str) -> IntentMatch | None:
         g = c.groups

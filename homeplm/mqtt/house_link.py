@@ -38,6 +38,8 @@ class HouseLink:
         self.event_topic = state_topic(mqtt, "custom_event")
         self.bridge: Any = None
         self.rooms: Any = None  # the satellite rooms' devices in Home Assistant (the daemon)
+        self.devices: Any = None  # the device intents, once plugged in
+        self._space: tuple[Any, Any] | None = None  # (the devices it was built from, CommandSpace)
 
     def plugins(self) -> PlugIns:
         """Custom sentences and device control after the built-in intents; the house's names for ASR."""
@@ -47,7 +49,7 @@ class HouseLink:
         from homeplm.house.home_facts import HomeFacts
 
         mqtt = self.settings.mqtt
-        devices = DeviceIntents(self.registry, DeviceActions(self.link, self.registry))
+        devices = self.devices = DeviceIntents(self.registry, DeviceActions(self.link, self.registry))
         return PlugIns(
             intents=[
                 SentenceIntents.from_settings(self.link, mqtt, on_event=self._publish_custom_event),
@@ -55,6 +57,7 @@ class HouseLink:
                 HomeFacts.from_settings(self.registry, self.settings),
             ],
             asr_prompt=self.asr_prompt,
+            asr_candidates=self.asr_candidates,
             routes=[lambda settings, chat: make_route(settings, chat, devices)],
         )
 
@@ -67,6 +70,20 @@ class HouseLink:
         pairs = [(d.name, d.component) for d in devices]
         areas = sorted({d.area for d in devices if d.area and d.component == "light"})
         return command_prompt(pairs, phrases[0] if phrases else None, areas)
+
+    def asr_candidates(self, text: str) -> list[str]:
+        """The house's own sentences nearest to a heard command that names nothing the house has
+        ("turn off the Heaton"), for the recogniser to choose from (voice/recheck.py); none when the
+        command is understood as heard."""
+        from homeplm.house.command_space import CommandSpace
+
+        if self.devices is None or self.devices.understood(text):
+            return []
+        devices = self.registry.devices()
+        shape = tuple((d.name, d.component, d.area, d.aliases, d.modes) for d in devices)
+        if self._space is None or self._space[0] != shape:
+            self._space = (shape, CommandSpace.of(devices))
+        return [sentence for sentence, _ in self._space[1].nearest(text)]
 
     async def start(self, control: Any = None) -> None:
         """Connect (a broker that is down is retried in the background; voice keeps working)."""

@@ -29,7 +29,7 @@ import numpy as np
 
 from homeplm.core.audio import CHUNK_MS
 from homeplm.core.events import EventCallback, FollowUp, PipelineEvent, Wake
-from homeplm.core.stages import AudioSource, WakeDetector
+from homeplm.core.stages import AudioSource, WakeDetection, WakeDetector
 from homeplm.voice.endpointer import RefractoryGate
 from homeplm.voice.pipeline import Pipeline, Stage, TurnResult
 
@@ -42,6 +42,9 @@ MAX_FOLLOW_UPS = 3
 VOICE_TAIL_MS = 320
 # While something rings, the microphone listens in windows this long (each its own short turn).
 RING_WINDOW_MS = 3000
+# A held voice (its wake score rose while it spoke) goes on when no barge-in came in this many
+# chunks (640 ms) and the score has fallen again.
+HOLD_CHUNKS = 8
 # What ends a ring when said without the wake word (anything else lets it ring on).
 _RING_STOP = re.compile(
     r"\b(?:stop|cancel|dismiss|enough|quiet|silence|shut up|off|ok(?:ay)?|thanks?|thank you|got it|"
@@ -81,6 +84,7 @@ class Listener:
         self.pipeline = pipeline
         self.echo = echo
         self.barge_ins = 0
+        self.holds = 0  # the voice held for a barge-in that did not come
         self.wake = wake
         self.emit = emit
         settings = pipeline.settings.wake
@@ -213,23 +217,41 @@ class Listener:
         if self.raw_wake is not None:
             self.raw_wake.reset()
         self.preroll.clear()
-        while not turn.done() and (chunk := await anext(chunks, None)) is not None:
-            self.preroll.append(chunk)
-            if self.muted:
-                continue
-            detection = self.wake.process(chunk)
-            if self.raw_wake is not None and self._raw is not None:
-                raw = self.raw_wake.process(self._raw)
-                detection = detection or raw
-            if detection is None:
-                continue
-            self.pipeline.stop_playback()
-            if self.echo is not None:
-                self.echo.stopped()
-            turn.cancel()
-            self.barge_ins += 1
-            _LOGGER.info("barge-in: the wake word while answering stopped the reply")
-            return self._woken(detection.name, detection.score)
+        conversation = self.conversation
+        held = -1  # chunks since the voice was held (-1: not held)
+        try:
+            while not turn.done() and (chunk := await anext(chunks, None)) is not None:
+                self.preroll.append(chunk)
+                if self.muted:
+                    continue
+                detection = self.wake.process(chunk)
+                score = _score(self.wake, detection)
+                if self.raw_wake is not None and self._raw is not None:
+                    raw = self.raw_wake.process(self._raw)
+                    if _score(self.raw_wake, raw) > score:
+                        detection, score = raw, _score(self.raw_wake, raw)
+                if detection is not None and score >= conversation.barge_in_threshold:
+                    held = -1
+                    self.pipeline.stop_playback()
+                    if self.echo is not None:
+                        self.echo.stopped()
+                    turn.cancel()
+                    self.barge_ins += 1
+                    _LOGGER.info("barge-in: the wake word while answering stopped the reply")
+                    return self._woken(detection.name, detection.score)
+                if held < 0 and 0 < conversation.hold_threshold <= score:
+                    # Its score rises: silence the voice now (it may be a barge-in; a held voice
+                    # is not in the microphone either), and go on if none comes.
+                    held = 0 if self.pipeline.hold_playback() else -1
+                elif held >= 0:
+                    held += 1
+                    if held > HOLD_CHUNKS and score < conversation.hold_threshold:
+                        held = -1
+                        self.holds += 1
+                        self.pipeline.release_playback()
+        finally:
+            if held >= 0:
+                self.pipeline.release_playback()
         return None
 
     def follow_up_reason(self, result: TurnResult) -> str | None:
@@ -278,3 +300,10 @@ class Listener:
         """The microphone as the follow-up hears it: silence once muted (mute wins over a window)."""
         async for chunk in chunks:
             yield np.zeros_like(chunk) if self.muted else chunk
+
+
+def _score(detector: WakeDetector, detection: WakeDetection | None) -> float:
+    """The detector's score for the last chunk, whether it fired or not."""
+    if detection is not None:
+        return detection.score
+    return float(getattr(detector, "last_score", 0.0))

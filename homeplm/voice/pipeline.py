@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from homeplm.core.stages import AudioSink, Brain, SpeechToText, TextToSpeech, Tu
 from homeplm.core.workers import VOICE, worker
 from homeplm.voice.chime import follow_up_earcon, wake_chime
 from homeplm.voice.endpointer import EndpointerConfig
+from homeplm.voice.recheck import CommandRecheck, Rechecked, Scorer
 from homeplm.voice.recorder import Recording, UtteranceRecorder
 from homeplm.voice.speaker import SentenceSpeaker
 from homeplm.voice.splitter import SentenceSplitter
@@ -75,6 +76,7 @@ class Pipeline:
         emit: EventCallback,
         sink: AudioSink | None,
         asr_prompt: Callable[[], str | None] | None = None,
+        asr_candidates: Callable[[str], list[str]] | None = None,
     ) -> None:
         self.parts = parts
         self.settings = settings
@@ -94,6 +96,11 @@ class Pipeline:
         self.volume = settings.tts.volume
         # The house's own words for the recogniser (device and room names), from a plug-in.
         self.asr_prompt: Callable[[], str | None] = asr_prompt or (lambda: None)
+        # A command heard about nothing the house has, read again against the house's own (a plug-in).
+        self.asr_candidates = asr_candidates
+        self.recheck: CommandRecheck | None = None
+        if asr_candidates is not None and settings.asr.recheck and hasattr(parts.stt, "score"):
+            self.recheck = CommandRecheck(cast("Scorer", parts.stt), asr_candidates)
         self._background: set[asyncio.Task[None]] = set()
         # Called by stop_playback: a ringing timer stops with "stop" too (the planner adds itself).
         self.on_stop: list[Callable[[], object]] = []
@@ -182,6 +189,21 @@ class Pipeline:
         if self._speaker is not None:
             self.in_background(self._speaker.cancel())
 
+    def hold_playback(self) -> bool:
+        """Silence the voice now, its place kept (a barge-in may be starting); False when the
+        sink cannot hold (then nothing is done)."""
+        hold = getattr(self.sink, "hold", None)
+        if hold is None:
+            return False
+        hold()
+        return True
+
+    def release_playback(self) -> None:
+        """Go on speaking after `hold_playback` (it was no barge-in)."""
+        release = getattr(self.sink, "release", None)
+        if release is not None:
+            release()
+
     def in_background(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run a short side job (chime, stop); a reference is kept until it is done."""
         task = asyncio.create_task(coro)
@@ -226,6 +248,11 @@ class Pipeline:
                 functools.partial(stt.transcribe, recording.audio, prompt=self.asr_prompt()), VOICE
             )
         text = strip_wake_phrase(transcript.text, self.wake_phrases) if after_wake else transcript.text
+        rechecked: Rechecked | None = None
+        if self.recheck is not None and after_wake and text:
+            check = functools.partial(self.recheck.check, recording.audio, transcript.text, text)
+            if (rechecked := await worker("stt").call(check, VOICE)) is not None:
+                text = rechecked.text
         self._emit(
             run_id,
             ev.Transcript(
@@ -235,6 +262,7 @@ class Pipeline:
                 audio_ms=transcript.duration_ms,
                 dropped_segments=transcript.dropped_segments,
                 early=recording.early is not None,
+                rechecked=rechecked.heard if rechecked is not None else None,
             ),
         )
         return text

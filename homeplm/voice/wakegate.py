@@ -100,6 +100,11 @@ class VadGatedWake:
     def reset(self) -> None:
         self.wake.reset()
 
+    @property
+    def last_score(self) -> float:
+        """The wake word model's last score (0 while it sleeps)."""
+        return float(getattr(self.wake, "last_score", 0.0)) if self.awake else 0.0
+
     def _catch_up(self) -> WakeDetection | None:
         self.wake.reset()  # its window holds audio from before the gap
         best: WakeDetection | None = None

@@ -175,7 +175,9 @@ class SatelliteRoom:
         tts = main.parts.tts
         self.sink = SatelliteSink(self.send, getattr(tts, "sample_rate", 22050))
         components = Components(vad=vad, stt=main.parts.stt, brain=main.parts.brain, tts=tts)
-        self.pipeline = Pipeline(components, settings, self.emit, self.sink, main.asr_prompt)
+        self.pipeline = Pipeline(
+            components, settings, self.emit, self.sink, main.asr_prompt, main.asr_candidates
+        )
         self.pipeline.room = entry.area or entry.name
         self.listener = Listener(self.pipeline, self.wake, self.emit)
         self.stream: SatelliteStream | None = None
