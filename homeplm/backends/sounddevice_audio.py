@@ -331,15 +331,7 @@ class SpeakerSink:
     def hold(self) -> None:
         """Silence now, the place kept: a voice may be barging in. `release()` goes on from there."""
         self._playing.clear()
-        # If no write is in flight, silence what the device still holds; else the writer does it.
-        if self._stream_lock.acquire(blocking=False):
-            try:
-                if self._stream.active:
-                    self._stream.abort()
-            except sd.PortAudioError as err:
-                _LOGGER.warning("Cannot hold playback: %s", err)
-            finally:
-                self._stream_lock.release()
+        self._silence_if_idle("hold")
 
     def release(self) -> None:
         """Go on after hold() (it was not a barge-in)."""
@@ -358,13 +350,16 @@ class SpeakerSink:
     def stop(self) -> None:
         self._generation += 1
         self._playing.set()  # a stop ends a hold: what comes next plays
-        # If no write is in flight, silence what the device still holds; else the writer does it.
+        self._silence_if_idle("stop")
+
+    def _silence_if_idle(self, what: str) -> None:
+        """If no write is in flight, silence what the device still holds; else the writer does it."""
         if self._stream_lock.acquire(blocking=False):
             try:
                 if self._stream.active:
                     self._stream.abort()
             except sd.PortAudioError as err:
-                _LOGGER.warning("Cannot stop playback: %s", err)
+                _LOGGER.warning("Cannot %s playback: %s", what, err)
             finally:
                 self._stream_lock.release()
 
