@@ -177,3 +177,16 @@ async def test_a_spoken_turn_acts_on_the_rechecked_command_and_says_what_was_hea
     assert transcript.data.text == "turn on the light" and transcript.data.rechecked == "light"
     assert transcript.data.heard == "Hey Jarvis, light"
     assert chat.calls[0][-1].content == "turn on the light"
+
+
+def test_a_recheck_never_turns_the_way_a_command_was_heard() -> None:
+    table = {"lock the front dour.": -30.0, "unlock the front door.": -29.0, "lock the front door.": -31.0}
+    stt = Scores(table)
+    recheck = CommandRecheck(stt, lambda text: ["unlock the front door", "lock the front door"])
+    found = recheck.check(np.zeros(1600, np.int16), "lock the front dour.", "lock the front dour.")
+    assert found is not None and found.text == "lock the front door"
+    # Heard both ways ("start off"): the audio decides.
+    stt = Scores({"start off the kettle.": -30.0, "turn off the kettle.": -29.0})
+    recheck = CommandRecheck(stt, lambda text: ["turn off the kettle"])
+    found = recheck.check(np.zeros(1600, np.int16), "start off the kettle.", "start off the kettle.")
+    assert found is not None and found.text == "turn off the kettle"

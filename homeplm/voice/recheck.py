@@ -27,6 +27,16 @@ _LOGGER = logging.getLogger(__name__)
 # wrote and still replace it (python -m homeplm.bench.spoken_house, means asr.recheck).
 MARGIN = 4.0
 _NOT_SAID = re.compile(r"[^\w\s%']")
+# Which way a command goes: a recheck never turns a heard "on" into "off", "lock" into "unlock" …
+_ON = frozenset({"on", "start", "open", "unlock", "up", "raise"})
+_OFF = frozenset({"off", "stop", "close", "lock", "down", "lower"})
+
+
+def direction(text: str) -> str | None:
+    """ "on" or "off" when the words say one way only, else None ("start off the …" says both)."""
+    words = set(_NOT_SAID.sub(" ", text.lower()).split())
+    on, off = bool(words & _ON), bool(words & _OFF)
+    return None if on == off else ("on" if on else "off")
 
 
 class Scorer(Protocol):
@@ -61,6 +71,9 @@ class CommandRecheck:
     def check(self, audio: np.ndarray, heard: str, command: str) -> Rechecked | None:
         """`heard`: the whole transcript; `command`: it without the wake phrase."""
         near = self.candidates(command) if command.strip() else []
+        heard_way = direction(command)
+        if heard_way is not None:
+            near = [s for s in near if direction(s) in (None, heard_way)]
         if not near:
             return None
         heard = heard.strip()
