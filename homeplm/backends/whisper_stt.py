@@ -114,12 +114,11 @@ class WhisperStt:
         from faster_whisper.tokenizer import Tokenizer
 
         model = self._model
-        features = model.feature_extractor(samples)
-        frames = min(features.shape[-1], N_FRAMES)
+        frames = min(len(samples) // model.feature_extractor.hop_length, N_FRAMES)
         key = _key(samples)
-        if self._encoded is None or self._encoded[0] != key:
+        if self._encoded is None or self._encoded[0] != key:  # not the audio just transcribed
             self._encoding_of = key
-            model.encode(pad_or_trim(features))
+            model.encode(pad_or_trim(model.feature_extractor(samples)))
         assert self._encoded is not None
         if self._tokenizer is None:
             multilingual = model.model.is_multilingual

@@ -732,9 +732,9 @@ def turns_from_log(log: str, messages: Sequence[Publication]) -> list[Turn]:
 
 
 def _norm(text: str) -> str:
-    from homeplm.brain.intents.normalise import normalise
+    from homeplm.house.command_space import norm
 
-    return normalise(text.replace("%", " percent"))
+    return norm(text)
 
 
 def similarity(a: str, b: str) -> float:
