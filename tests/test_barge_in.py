@@ -30,6 +30,8 @@ LONG = "The moon is about three hundred and eighty thousand kilometres away. " *
 
 
 class Identity:
+    last_linear: np.ndarray | None = None  # no linear output: the raw chunk stands for it
+
     def __init__(self) -> None:
         self.chunks = 0
 
@@ -101,19 +103,21 @@ async def test_no_barge_in_when_nobody_speaks_over_it() -> None:
 
 
 class Suppressing(Identity):
-    """A canceller whose suppressor distorts a voice over the echo: the wake word does not survive."""
+    """A canceller whose suppressor distorts a voice over the echo (the wake word does not survive
+    it) while its linear output keeps it."""
 
     def process(self, chunk: np.ndarray) -> np.ndarray:
         self.chunks += 1
+        self.last_linear = chunk
         return np.full_like(chunk, SPEECH) if int(chunk[0]) == WAKE and self.chunks > 20 else chunk
 
 
-async def test_the_raw_microphone_hears_a_wake_word_the_canceller_distorted() -> None:
-    for raw_wake, barge_ins in ((None, 0), (FakeWake(), 1)):
+async def test_the_linear_output_hears_a_wake_word_the_suppressor_distorted() -> None:
+    for linear_wake, barge_ins in ((None, 0), (FakeWake(), 1)):
         sink = SlowSink()
         pipeline, recorder, *_ = make(settings(), chat=FakeChat(LONG), sink=sink)
         listener = Listener(pipeline, FakeWake(), recorder, echo=Suppressing())
-        listener.raw_wake = raw_wake
+        listener.linear_wake = linear_wake
         await listener.run(PacedSource(AUDIO))
         assert listener.barge_ins == barge_ins
 
@@ -149,10 +153,10 @@ class HoldingSink(SlowSink):
         self.held.append("release")
 
 
-async def hold_run(audio, conf: Settings | None = None):
+async def hold_run(audio, conf: Settings | None = None, echo: Identity | None = None):
     sink = HoldingSink()
     pipeline, recorder, *_ = make(conf or settings(), chat=FakeChat(LONG), sink=sink)
-    listener = Listener(pipeline, ScoredWake(), recorder, echo=Identity())
+    listener = Listener(pipeline, ScoredWake(), recorder, echo=echo or Identity())
     await listener.run(PacedSource(audio))
     return listener, sink
 
@@ -183,3 +187,33 @@ async def test_a_held_voice_stops_when_the_wake_word_follows() -> None:
 async def test_holding_can_be_switched_off() -> None:
     listener, sink = await hold_run(chunks(*QUESTION, (RISE, 2), (SILENCE, 40)), settings(hold_threshold=0.0))
     assert sink.held == [] and listener.holds == 0 and listener.barge_ins == 0
+
+
+class OwnVoiceOnly(Identity):
+    """A canceller whose linear filter took 25 dB out of the microphone lately: its own voice alone."""
+
+    def __init__(self, erle_db: float | None) -> None:
+        super().__init__()
+        self.linear_erle_db = erle_db
+
+
+async def test_a_wake_word_in_its_own_voice_alone_neither_holds_nor_barges_in() -> None:
+    # The room made its own voice sound like the wake word; the linear filter took nearly all of the
+    # microphone away, so nobody else spoke.
+    audio = chunks(*QUESTION, (RISE, 1), (WAKE, 2), (SILENCE, 40))
+    listener, sink = await hold_run(audio, echo=OwnVoiceOnly(25.0))
+    assert listener.barge_ins == 0 and sink.held == [] and [t.outcome for t in listener.turns] == ["ok"]
+    # A person over it leaves much in the microphone (a few dB taken): that barges in.
+    listener, sink = await hold_run(audio, echo=OwnVoiceOnly(4.0))
+    assert listener.barge_ins == 1 and sink.held[0] == "hold"
+
+
+class SuppressingNoiseOnly(Identity):
+    """A front end with noise suppression and no echo canceller: its own voice is in the microphone."""
+
+    cancel_echo = False
+
+
+async def test_noise_suppression_alone_keeps_the_microphone_gated() -> None:
+    listener, rec, sink, stt = await listen(AUDIO, echo=SuppressingNoiseOnly())
+    assert listener.barge_ins == 0 and listener.turns[0].outcome == "ok"

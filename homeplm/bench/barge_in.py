@@ -141,34 +141,40 @@ def holds(chunk_scores: np.ndarray, hold: float, barge: float, within: int = HOL
     return count
 
 
+def product(cleaned: np.ndarray, linear: np.ndarray, erle: np.ndarray) -> np.ndarray:
+    """The score the listener acts on while it speaks: the better of the cleaned and the linear
+    output's, nothing where the linear filter took OWN_VOICE_DB or more (its own voice alone)."""
+    from homeplm.voice.listener import OWN_VOICE_DB
+
+    best = np.maximum(cleaned, linear)
+    return np.where(np.nan_to_num(erle[: len(best)], nan=0.0) >= OWN_VOICE_DB, 0.0, best)
+
+
 @dataclass(slots=True)
 class Heard:
     raw: int = 0
     cleaned: int = 0
-    either: int = 0
+    linear: int = 0
     tries: int = 0
-    # Each phrase's chunk scores (raw, cleaned) and the chunk position of the wake word's end.
-    tracks: list[tuple[np.ndarray, np.ndarray, float]] = field(default_factory=list)
+    # Each phrase's chunk scores as the listener acts on them, and where the wake word ends (chunks).
+    tracks: list[tuple[np.ndarray, float]] = field(default_factory=list)
     held: int = 0  # heard at the product's barge-in threshold with its hold (simulated)
 
-    def either_at(self, threshold: float) -> int:
-        return sum(bool((r >= threshold).any() or (c >= threshold).any()) for r, c, _ in self.tracks)
+    def heard_at(self, threshold: float) -> int:
+        return sum(bool((track >= threshold).any()) for track, _ in self.tracks)
 
     def onsets_ms(self, threshold: float) -> list[float]:
-        """Cleaned: from the wake word's end to the end of the first chunk at `threshold`."""
+        """From the wake word's end to the end of the first chunk at `threshold`."""
         out = []
-        for _, cleaned, word_end in self.tracks:
-            hit = _first(cleaned, threshold)
+        for track, word_end in self.tracks:
+            hit = _first(track, threshold)
             if hit is not None:
                 out.append(((hit + 1) - word_end) * CHUNK_MS)
         return out
 
 
-def while_speaking(
-    rec: Recording, mic: np.ndarray, said: list[Phrase], ser_db: float, latencies: list[float]
-) -> Heard:
-    """Each phrase mixed into `mic` at its own place in the speech, `ser_db` over the echo there;
-    the cleaned signal's detection latency (ms after the wake word's end) is added to `latencies`."""
+def while_speaking(rec: Recording, mic: np.ndarray, said: list[Phrase], ser_db: float) -> Heard:
+    """Each phrase mixed into `mic` at its own place in the speech, `ser_db` over the echo there."""
     base = replay(rec, mic)
     active = np.flatnonzero(np.abs(base.far) > 64)
     start, end = int(active[0]) + SAMPLE_RATE, int(active[-1]) - 4 * SAMPLE_RATE
@@ -180,24 +186,21 @@ def while_speaking(
         track = np.zeros(len(base.mic))
         track[window] = phrase.audio * scale
         mixed = np.clip(base.mic + track, -32768, 32767).astype(np.int16)
-        out = replay(rec, mixed).out
+        run = replay(rec, mixed)
         around = slice(at - int(LEAD_S * SAMPLE_RATE), at + len(phrase.audio) + SAMPLE_RATE)
-        raw_scores, cleaned_scores = scores(mixed[around]), scores(out[around])
-        raw_hit, cleaned_hit = _first(raw_scores, WAKE_THRESHOLD), _first(cleaned_scores, WAKE_THRESHOLD)
-        word_end_chunks = (LEAD_S * SAMPLE_RATE + phrase.wake_end) / CHUNK_SAMPLES
-        heard.tracks.append((raw_scores, cleaned_scores, word_end_chunks))
-        heard.held += held_hit(mixed[around], track[around], raw_scores, cleaned_scores)
+        chunks = slice(around.start // CHUNK_SAMPLES, around.stop // CHUNK_SAMPLES)
+        raw, cleaned, linear = scores(mixed[around]), scores(run.out[around]), scores(run.linear[around])
+        acted = product(cleaned, linear, run.linear_erle[chunks])
+        heard.tracks.append((acted, (LEAD_S * SAMPLE_RATE + phrase.wake_end) / CHUNK_SAMPLES))
+        heard.held += held_hit(mixed[around], track[around], acted)
         heard.tries += 1
-        heard.raw += raw_hit is not None
-        heard.cleaned += cleaned_hit is not None
-        heard.either += raw_hit is not None or cleaned_hit is not None
-        if cleaned_hit is not None:
-            word_end = int(LEAD_S * SAMPLE_RATE) + phrase.wake_end
-            latencies.append(((cleaned_hit + 1) * CHUNK_SAMPLES - word_end) * 1000 / SAMPLE_RATE)
+        heard.raw += _first(raw, WAKE_THRESHOLD) is not None
+        heard.cleaned += _first(cleaned, WAKE_THRESHOLD) is not None
+        heard.linear += _first(linear, WAKE_THRESHOLD) is not None
     return heard
 
 
-def held_hit(mixed: np.ndarray, phrase: np.ndarray, raw: np.ndarray, cleaned: np.ndarray) -> bool:
+def held_hit(mixed: np.ndarray, phrase: np.ndarray, acted: np.ndarray) -> bool:
     """The product's barge-in with its hold (conversation.barge_in_threshold, hold_threshold),
     simulated on one mix: from the first chunk at the hold threshold the voice is silent, so its
     echo leaves the microphone HOLD_TAIL_CHUNKS later (the sink's stop and the room's tail), and
@@ -205,16 +208,15 @@ def held_hit(mixed: np.ndarray, phrase: np.ndarray, raw: np.ndarray, cleaned: np
     from homeplm.config.schema import ConversationSettings
 
     conversation = ConversationSettings()
-    best = np.maximum(raw, cleaned)
-    hold = _first(best, conversation.hold_threshold) if conversation.hold_threshold > 0 else None
+    hold = _first(acted, conversation.hold_threshold) if conversation.hold_threshold > 0 else None
     if hold is None:
-        return bool((best >= conversation.barge_in_threshold).any())
+        return bool((acted >= conversation.barge_in_threshold).any())
     cut = min(len(mixed), (hold + 1 + HOLD_TAIL_CHUNKS) * CHUNK_SAMPLES)
     held = np.concatenate((mixed[:cut], np.clip(phrase[cut:], -32768, 32767).astype(np.int16)))
-    # Before the cut the microphone is as it was (raw or cleaned); after it, the person alone.
-    heard = scores(held)[: len(best)]
+    # Before the cut the microphone is as it was; after it, the person alone.
+    heard = scores(held)[: len(acted)]
     before = cut // CHUNK_SAMPLES
-    heard[:before] = np.maximum(heard[:before], best[:before])
+    heard[:before] = np.maximum(heard[:before], acted[:before])
     return bool((heard[: hold + HOLD_CHUNKS + 1] >= conversation.barge_in_threshold).any())
 
 
@@ -259,10 +261,14 @@ def own_speech(quick: bool) -> tuple[np.ndarray, int]:
 
 
 def synthetic_path(speech: np.ndarray, rate: int, delay_ms: int = 30) -> Recording:
-    """`speech` handed to a sink in 1024-sample blocks in real time, heard `delay_ms` later through
-    a synthetic room by a microphone that started a second before: a Recording to replay."""
+    """`speech` played from 1 s on, handed to a sink in 1024-sample blocks two blocks before they
+    sound (as a device's buffer takes them), heard `delay_ms` later through a synthetic room by a
+    microphone that started at 0: a Recording to replay."""
     block = 1024
-    plays = [(1.0 + k * block / rate, speech[k : k + block], rate) for k in range(0, len(speech), block)]
+    plays = [
+        (1.0 + max(0, k - 2 * block) / rate, speech[k : k + block], rate)
+        for k in range(0, len(speech), block)
+    ]
     at16 = resample(speech, rate, SAMPLE_RATE)
     lead = np.zeros(SAMPLE_RATE + delay_ms * SAMPLE_RATE // 1000, np.int16)
     mic = with_room(np.concatenate((lead, at16, np.zeros(SAMPLE_RATE, np.int16))))
@@ -295,16 +301,23 @@ def main(argv: list[str] | None = None) -> int:
         stops = sink_stop_ms(env, speech, tts.sample_rate, 3 if args.quick else 6)
     print(f"{len(said)} wake phrases over {len(speech) / tts.sample_rate:.0f} s of homeplm's speech "
           f"(threshold {WAKE_THRESHOLD}):")  # fmt: skip
+    from homeplm.config.schema import ConversationSettings
+
+    conversation = ConversationSettings()
+    barge = conversation.barge_in_threshold
     mic = rec.mic.reshape(-1)
-    latencies: list[float] = []
+    every: list[Heard] = []
     at_six: list[Heard] = []
     for name, path in (("null sink", mic), ("with a room", with_room(mic))):
         for ser in LEVELS_DB:
-            h = while_speaking(rec, path, said, ser, latencies)
+            h = while_speaking(rec, path, said, ser)
+            every.append(h)
             if ser == LEVELS_DB[0]:
                 at_six.append(h)
-            print(f"  while it speaks, {ser:+d} dB over the echo, {name}: heard raw {h.raw}/{h.tries}, "
-                  f"cleaned {h.cleaned}/{h.tries}, either {h.either}/{h.tries}")  # fmt: skip
+            print(f"  while it speaks, {ser:+d} dB over the echo, {name}: at {WAKE_THRESHOLD}, raw "
+                  f"{h.raw}/{h.tries}, cleaned {h.cleaned}/{h.tries}, linear {h.linear}/{h.tries}; "
+                  f"as the listener acts (cleaned or linear, its own voice alone set aside) at "
+                  f"{barge}: {h.heard_at(barge)}/{h.tries}")  # fmt: skip
     speech_part = replay(rec).mic[SAMPLE_RATE * 2 : SAMPLE_RATE * 8]
     print(f"  in silence (same phrases, the echo's level, -55 dBFS noise): heard "
           f"{in_silence(said, speech_part)}/{len(said)}")  # fmt: skip
@@ -313,41 +326,42 @@ def main(argv: list[str] | None = None) -> int:
     started = time.process_time()
     scores(cpu_run.out)
     wake_ms = (time.process_time() - started) * 1000 / len(rec.mic_t)
-    front_ms = cpu_run.cpu_ms + wake_ms
-    print(f"front end CPU per 80 ms chunk: canceller {cpu_run.cpu_ms:.2f} ms + wake word {wake_ms:.2f} ms")
-    print(f"detection after the wake word's end (cleaned, {len(latencies)} heard): p50 "
-          f"{pct(latencies, 50):.0f} ms, p95 {pct(latencies, 95):.0f} ms "
-          f"(+{front_ms:.1f} ms CPU)")  # fmt: skip
+    front_ms = cpu_run.cpu_ms + 2 * wake_ms
+    print(f"front end CPU per 80 ms chunk: cancellers (WebRTC and linear) {cpu_run.cpu_ms:.2f} ms + "
+          f"two wake word detectors {2 * wake_ms:.2f} ms")  # fmt: skip
     print(f"the sink's stop, live (its sound in the room after stop(), {len(stops)} runs): p50 "
           f"{pct(stops, 50):.0f} ms, p95 {pct(stops, 95):.0f} ms")  # fmt: skip
-    total = [a + front_ms + b for a in latencies for b in stops]
-    print(f"stop latency (word's end → silence): p50 {pct(total, 50):.0f} ms, p95 {pct(total, 95):.0f} ms")
     own, rate = own_speech(args.quick)
     spoken = synthetic_path(own, rate)
     minutes = len(own) / rate / 60
-    own_raw, own_cleaned = scores(spoken.mic.reshape(-1)), scores(replay(spoken).out)
-    raw_n, cleaned_n = _events(own_raw, WAKE_THRESHOLD), _events(own_cleaned, WAKE_THRESHOLD)
-    print(f"false barge-ins over {minutes:.1f} min of its own speech (through a room): raw {raw_n} "
-          f"({raw_n * 60 / minutes:.1f}/h), cleaned {cleaned_n} "
-          f"({cleaned_n * 60 / minutes:.1f}/h)")  # fmt: skip
-    print(f"a barge-in threshold above the idle one ({LEVELS_DB[0]:+d} dB, either microphone; "
-          f"null sink / with a room):")  # fmt: skip
-    for barge in BARGE_THRESHOLDS:
-        heard = " / ".join(f"{h.either_at(barge)}/{h.tries}" for h in at_six)
-        false = max(_events(own_raw, barge), _events(own_cleaned, barge))
-        print(f"  {barge:.2f}: heard {heard}, false barge-ins {false} ({false * 60 / minutes:.1f}/h)")
-    print("with the product's defaults (barge-in at 0.5, held at 0.1; the echo gone 160 ms after a hold, "
-          "simulated): heard " + " / ".join(f"{h.held}/{h.tries}" for h in at_six))  # fmt: skip
-    print(f"holding the voice when the score first rises (cleaned, {LEVELS_DB[0]:+d} dB, both paths; "
-          f"a hold that is no barge-in within {HOLD_CHUNKS * CHUNK_MS} ms lets it go on):")  # fmt: skip
-    for hold in HOLD_THRESHOLDS:
-        onsets = [ms for h in at_six for ms in h.onsets_ms(hold)]
+    run = replay(spoken)
+    n = len(run.mic) // CHUNK_SAMPLES
+    own_raw, own_cleaned, own_linear = scores(run.mic), scores(run.out), scores(run.linear)
+    own_acted = product(own_cleaned, own_linear, run.linear_erle[:n])
+    erle = [10 * np.log10(power(run.mic) / power(x)) for x in (run.out, run.linear)]
+    print(f"its own speech, {minutes:.1f} min through a room: ERLE WebRTC {erle[0]:.1f} dB, linear "
+          f"{erle[1]:.1f} dB; wake words in it (2 s apart):")  # fmt: skip
+    for threshold in (0.1, WAKE_THRESHOLD, *BARGE_THRESHOLDS[1:]):
+        counts = [_events(x, threshold) for x in (own_raw, own_cleaned, own_linear, own_acted)]
+        print(f"  at {threshold:.2f}: raw {counts[0]}, cleaned {counts[1]}, linear {counts[2]}; as the "
+              f"listener acts {counts[3]} ({counts[3] * 60 / minutes:.1f}/h)")  # fmt: skip
+    print(f"a barge-in threshold (as the listener acts; {LEVELS_DB[0]:+d} dB, null sink / with a room):")
+    for threshold in BARGE_THRESHOLDS:
+        heard = " / ".join(f"{h.heard_at(threshold)}/{h.tries}" for h in at_six)
+        false = _events(own_acted, threshold)
+        print(f"  {threshold:.2f}: heard {heard}, false barge-ins {false} ({false * 60 / minutes:.1f}/h)")
+    print(f"with the product's defaults (barge-in at {barge}, held at {conversation.hold_threshold}; the "
+          "echo gone 160 ms after a hold, simulated): heard "
+          + " / ".join(f"{h.held}/{h.tries}" for h in at_six))  # fmt: skip
+    print(f"stop latency, the wake word's end → silence in the room (all levels and paths; a hold that "
+          f"is no barge-in within {HOLD_CHUNKS * CHUNK_MS} ms lets it go on):")  # fmt: skip
+    for hold in (0.0, *HOLD_THRESHOLDS):
+        onsets = [ms for h in every for ms in h.onsets_ms(hold or barge)]
         total = [a + front_ms + b for a in onsets for b in stops]
-        for barge in BARGE_THRESHOLDS[:3]:
-            idle = max(holds(own_raw, hold, barge), holds(own_cleaned, hold, barge))
-            print(f"  hold at {hold:.2f}, barge-in at {barge:.2f}: held {len(onsets)}, silence p50 "
-                  f"{pct(total, 50):.0f} ms, p95 {pct(total, 95):.0f} ms after the word; holds for "
-                  f"nothing {idle} ({idle * 60 / minutes:.1f}/h)")  # fmt: skip
+        idle = holds(own_acted, hold, barge) if hold else 0
+        what = f"held at {hold:.2f}" if hold else "no hold"
+        print(f"  {what}: {len(onsets)} stopped, p50 {pct(total, 50):.0f} ms, p95 {pct(total, 95):.0f} "
+              f"ms; holds for nothing {idle} ({idle * 60 / minutes:.1f}/h)")  # fmt: skip
     return 0
 
 

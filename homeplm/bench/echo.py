@@ -192,6 +192,8 @@ class Replayed:
     out: np.ndarray
     far: np.ndarray  # the far-end the canceller fed with each sample
     cpu_ms: float  # process time per 80 ms chunk
+    linear: np.ndarray  # the linear filter's output (the echo subtracted, no suppressor)
+    linear_erle: np.ndarray  # per chunk: the canceller's linear_erle_db after it (nan: none)
 
 
 def replay(rec: Recording, mic: np.ndarray | None = None, delay_ms: int = 0, **options: Any) -> Replayed:
@@ -199,7 +201,7 @@ def replay(rec: Recording, mic: np.ndarray | None = None, delay_ms: int = 0, **o
     mic = rec.mic.reshape(-1) if mic is None else mic
     now = [0.0]
     canceller = EchoCanceller(delay_ms, clock=lambda: now[0], **options)
-    outs, fars, cpu = [], [], 0.0
+    outs, fars, linears, erles, cpu = [], [], [], [], 0.0
     plays = iter(rec.plays)
     pending = next(plays, None)
     for i, t in enumerate(rec.mic_t):
@@ -212,7 +214,17 @@ def replay(rec: Recording, mic: np.ndarray | None = None, delay_ms: int = 0, **o
         outs.append(canceller.process(mic[i * CHUNK_SAMPLES : (i + 1) * CHUNK_SAMPLES]))
         cpu += time.process_time() - started
         fars.append(canceller.last_far)
-    return Replayed(mic, np.concatenate(outs), np.concatenate(fars), cpu * 1000 / len(rec.mic_t))
+        linears.append(outs[-1] if canceller.last_linear is None else canceller.last_linear)
+        erle = canceller.linear_erle_db
+        erles.append(np.nan if erle is None else erle)
+    return Replayed(
+        mic,
+        np.concatenate(outs),
+        np.concatenate(fars),
+        cpu * 1000 / len(rec.mic_t),
+        np.concatenate(linears),
+        np.array(erles),
+    )
 
 
 def power(audio: np.ndarray) -> float:

@@ -94,8 +94,8 @@ async def cmd_run(args: argparse.Namespace) -> int:
         listener = Listener(pipeline, parts["wake"], emit, echo=echo)
         if planner is not None:
             listener.alert = planner.ringer.alert_for("")  # "stop", no wake word, while it rings here
-        if echo is not None and settings.conversation.barge_in:
-            listener.raw_wake = await asyncio.to_thread(factory.make_wake, settings)
+        if echo is not None and settings.input.echo_cancel and settings.conversation.barge_in:
+            listener.linear_wake = await asyncio.to_thread(factory.make_wake, settings)
         # The daemon's running knobs have one owner: Home Assistant, the control socket and SIGHUP
         # all turn them through it.
         knobs = Knobs(settings, pipeline, listener, parts.get("memory")) if live else None

@@ -214,13 +214,13 @@ class ConversationSettings:
     # starts a new turn (without it, the microphone is gated while it speaks).
     barge_in: bool = True
     # While it speaks the wake word must score this much (and at least wake.threshold). 0.5 by
-    # measurement (python -m homeplm.bench.barge_in): its own voice, coloured by the room, barged in
-    # 3 times in 8.5 min at 0.35 and 0-1 times at 0.5 (two runs); 10 and 13 of 25 wake phrases were
-    # heard over it (12-14 and 17 at 0.35).
+    # measurement (python -m homeplm.bench.barge_in): heard over its voice, 20-22 of 25 (23-24 at
+    # 0.35); its own voice alone reached 0.43 once in the linear output (before it is set aside).
     barge_in_threshold: Annotated[float, Range(0.05, 1.0)] = 0.5
     # The voice is held (silent, its place kept) as soon as the wake word's score reaches this, and
     # goes on when no barge-in follows within 640 ms (0: never held; stopped on the barge-in only).
-    # 0.1: silence 278-286 ms after the word (p50; 356-370 without), ~28 holds an hour for nothing.
+    # 0.1: silence 234 ms p50, 415 ms p95 after the word (347 / 642 without); no holds for nothing
+    # in 8.5 min of its own voice.
     hold_threshold: Annotated[float, Range(0.0, 1.0)] = 0.1
 
 

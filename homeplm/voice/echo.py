@@ -11,6 +11,10 @@ while nothing plays); WebRTC works through it in 10 ms frames and finds the rest
 itself. That search reaches ~450 ms one way only: a far-end that comes early is found, one that
 comes late (after its echo, even by 5 ms) is not — so `delay_ms` errs low, and every estimate
 here errs early. WebRTC hands each sample back 8 ms later (noise suppression: 6 ms more).
+
+WebRTC's output ends with a suppressor that bends a person talking over the echo too; a barge-in
+listens to `last_linear` as well: the same chunk less the echo a linear filter predicts from the
+same far-end (homeplm/voice/linear_echo.py), the person left as they were.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +30,7 @@ import numpy as np
 
 from homeplm.core.audio import SAMPLE_RATE, StreamResampler
 from homeplm.core.errors import AudioError
+from homeplm.voice.linear_echo import LinearEchoCanceller
 
 INSTALL = ".venv/bin/pip install pywebrtc-audio==0.2.0"
 # WebRTC finds up to ~450 ms more by itself, but nothing less: 0 suits any output faster than that.
@@ -44,6 +50,8 @@ _SKIP_S = 0.15
 _FAR_ACTIVE_RMS = 32.8
 _ERLE_SMOOTHING = 0.05  # per active chunk: the figure follows about the last 20 (1.6 s)
 _LOWPASS_TAPS = 63
+# The linear filter's recent take (`linear_erle_db`) is judged over this many chunks (800 ms).
+_RECENT_CHUNKS = 10
 
 
 def _audio_processor(**options: Any) -> Any:
@@ -121,6 +129,7 @@ class EchoCanceller:
             "high_pass_filter": True,
         }
         self._apm = _audio_processor(**self._options)
+        self._linear = LinearEchoCanceller() if cancel_echo else None
         self._apm_lock = threading.Lock()  # the processor: process() and reset()
         self._lock = threading.Lock()  # the timeline: played(), stopped(), process(), reset()
         self._clear()
@@ -137,6 +146,9 @@ class EchoCanceller:
         self._out_power = 0.0
         self._far_chunks = 0
         self.last_far = np.zeros(0, dtype=np.int16)  # the far-end fed with the last chunk
+        self.last_linear: np.ndarray | None = None  # the last chunk less the linear filter's echo
+        # Per recent chunk: the microphone's power, the linear output's, whether a far-end played.
+        self._recent: deque[tuple[float, float, bool]] = deque(maxlen=_RECENT_CHUNKS)
 
     @property
     def erle_db(self) -> float | None:
@@ -146,6 +158,19 @@ class EchoCanceller:
             if self._far_chunks == 0 or self._out_power <= 0.0:
                 return None
             return 10 * math.log10(max(self._mic_power, 1e-9) / self._out_power)
+
+    @property
+    def linear_erle_db(self) -> float | None:
+        """How much the linear filter took out of the microphone over the last 800 ms (dB); None
+        when nothing played then. Its own voice alone: about its ERLE (15–30 dB); someone talking
+        over it: the person is left, so a few dB (python -m homeplm.bench.barge_in)."""
+        with self._lock:
+            recent = list(self._recent)
+        if not any(far for _, _, far in recent):
+            return None
+        mic = sum(m for m, _, _ in recent)
+        linear = sum(lin for _, lin, _ in recent)
+        return 10 * math.log10((mic + 1.0) / (linear + 1.0))
 
     def played(self, samples: np.ndarray, sample_rate: int) -> None:
         """`samples` (int16 mono at `sample_rate`) were just handed to the sink.
@@ -212,6 +237,12 @@ class EchoCanceller:
             self.last_far = far
         with self._apm_lock:
             out: np.ndarray = self._apm.process(mic, far if self.cancel_echo else None)
+            if self._linear is not None and len(mic) % self._linear.block == 0:
+                linear = self._linear.process(mic, far)
+                self.last_linear = np.clip(linear, -32768, 32767).astype(np.int16)
+                mic_power = float(np.mean(mic.astype(np.float64) ** 2))
+                with self._lock:
+                    self._recent.append((mic_power, float(np.mean(linear**2)), bool(far.any())))
         far_power = float(np.mean(far.astype(np.float64) ** 2)) if len(far) else 0.0
         if far_power > _FAR_ACTIVE_RMS**2:
             mic_power = float(np.mean(mic.astype(np.float64) ** 2))
@@ -228,5 +259,7 @@ class EchoCanceller:
         """Forget everything: the far-end timeline and WebRTC's filters (the settings stay)."""
         with self._apm_lock:
             self._apm.reset()
+            if self._linear is not None:
+                self._linear.reset()
         with self._lock:
             self._clear()

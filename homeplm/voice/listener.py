@@ -9,7 +9,9 @@ never opens or fills it), with a soft earcon; silence closes it quietly; mute wi
 With an echo canceller (`input.echo_cancel`), the microphone is cleaned of what the assistant
 itself plays, and the wake word is listened for while it answers: saying it (a barge-in) stops
 the speech at once and starts a new turn with what follows it ("hey jarvis, stop", a new
-question). Without one, the microphone is gated while it speaks, as before.
+question). It is listened for twice: in WebRTC's cleaned chunk and in the canceller's linear
+output (the echo subtracted, the person not bent by a suppressor). Without a canceller, the
+microphone is gated while it speaks, as before.
 
 While a timer, alarm or reminder rings (`alert`), the microphone is open without the wake word in
 the ring's gaps: a voice hushes the ring at once, and "stop", "cancel", "okay" … end it ("snooze"
@@ -45,6 +47,14 @@ RING_WINDOW_MS = 3000
 # A held voice (its wake score rose while it spoke) goes on when no barge-in came in this many
 # chunks (640 ms) and the score has fallen again.
 HOLD_CHUNKS = 8
+# After a barge-in the turn hears the linear output this long (2 s): WebRTC's suppressor goes on
+# bending the person's words for a while after the echo has stopped.
+AFTER_BARGE_IN_CHUNKS = 25
+# The linear filter took this much (dB) out of the microphone over the last 800 ms: it heard the
+# assistant's own voice alone, so a wake score now is its own voice coloured by the room. Its own
+# voice alone measured 22–32 dB; a person over it at 6 dB under its echo, at most 9 dB
+# (python -m homeplm.bench.barge_in).
+OWN_VOICE_DB = 15.0
 # What ends a ring when said without the wake word (anything else lets it ring on).
 _RING_STOP = re.compile(
     r"\b(?:stop|cancel|dismiss|enough|quiet|silence|shut up|off|ok(?:ay)?|thanks?|thank you|got it|"
@@ -74,6 +84,14 @@ class EchoFront(Protocol):
     def stopped(self) -> None:
         """The speaker dropped what it had queued: that will not be heard, nor echo."""
 
+    @property
+    def last_linear(self) -> np.ndarray | None:
+        """The last chunk less the echo a linear filter predicts (no suppressor), if there is one."""
+
+    @property
+    def linear_erle_db(self) -> float | None:
+        """How much that filter took out of the microphone lately (dB); None when nothing played."""
+
 
 class Listener:
     """Reads a source until it ends; each wake detection runs one turn of the pipeline."""
@@ -95,10 +113,11 @@ class Listener:
         self.turns: list[TurnResult] = []
         self.muted = False
         self.alert: Alert | None = None  # attached by the planner, when there is one
-        # While it answers, a second detector on the raw microphone: WebRTC's suppressor distorts a
-        # voice over the echo, and the wake word is heard in either (python -m homeplm.bench.barge_in).
-        self.raw_wake: WakeDetector | None = None
-        self._raw: np.ndarray | None = None
+        # While it answers, a second detector on the canceller's linear output: WebRTC's suppressor
+        # bends a voice over the echo; the linear output keeps it (python -m homeplm.bench.barge_in).
+        self.linear_wake: WakeDetector | None = None
+        self._linear: np.ndarray | None = None
+        self._linear_for = 0  # chunks that the turn hears from the linear output (after a barge-in)
 
     async def run(self, source: AudioSource) -> None:
         # Without an echo front the microphone's chunks come straight through (no extra generator).
@@ -181,15 +200,22 @@ class Listener:
     async def _cleaned(self, chunks: AsyncIterator[np.ndarray]) -> AsyncIterator[np.ndarray]:
         assert self.echo is not None
         async for chunk in chunks:
-            self._raw = chunk
-            yield self.echo.process(chunk)
+            cleaned = self.echo.process(chunk)
+            linear = self.echo.last_linear
+            self._linear = chunk if linear is None else linear
+            if self._linear_for > 0:  # just after a barge-in: the suppressor is still at work
+                self._linear_for -= 1
+                yield self._linear
+            else:
+                yield cleaned
 
     async def _turn(
         self, chunks: AsyncIterator[np.ndarray], preroll: list[np.ndarray], follow_up: FollowUp | None = None
     ) -> tuple[TurnResult, list[np.ndarray] | None]:
         """One turn; with an echo canceller, the wake word is listened for while it answers. Returns
         the turn and, after a barge-in, the pre-roll of the next one."""
-        if self.echo is None or not self.conversation.barge_in:
+        if self.echo is None or not self.conversation.barge_in or not getattr(self.echo, "cancel_echo", True):
+            # No canceller (noise suppression alone is no reason to listen over its own voice).
             return await self.pipeline.run_audio(chunks, preroll, follow_up=follow_up), None
         turn = asyncio.create_task(self.pipeline.run_audio(chunks, preroll, follow_up=follow_up))
         watch = asyncio.create_task(self._watch(turn, chunks))
@@ -214,28 +240,34 @@ class Listener:
         if turn.done():
             return None
         self.wake.reset()
-        if self.raw_wake is not None:
-            self.raw_wake.reset()
+        if self.linear_wake is not None:
+            self.linear_wake.reset()
         self.preroll.clear()
         conversation = self.conversation
         held = -1  # chunks since the voice was held (-1: not held)
         try:
             while not turn.done() and (chunk := await anext(chunks, None)) is not None:
-                self.preroll.append(chunk)
+                # A barge-in's words were said over the echo: the next turn hears them as the
+                # linear output kept them (the suppressor bends them; "what time is it" came out
+                # as "what one is it").
+                self.preroll.append(chunk if self._linear is None else self._linear)
                 if self.muted:
                     continue
                 detection = self.wake.process(chunk)
                 score = _score(self.wake, detection)
-                if self.raw_wake is not None and self._raw is not None:
-                    raw = self.raw_wake.process(self._raw)
-                    if _score(self.raw_wake, raw) > score:
-                        detection, score = raw, _score(self.raw_wake, raw)
+                if self.linear_wake is not None and self._linear is not None:
+                    linear = self.linear_wake.process(self._linear)
+                    if _score(self.linear_wake, linear) > score:
+                        detection, score = linear, _score(self.linear_wake, linear)
+                if self._own_voice():
+                    detection, score = None, 0.0
                 if detection is not None and score >= conversation.barge_in_threshold:
                     held = -1
                     self.pipeline.stop_playback()
                     if self.echo is not None:
                         self.echo.stopped()
                     turn.cancel()
+                    self._linear_for = AFTER_BARGE_IN_CHUNKS
                     self.barge_ins += 1
                     _LOGGER.info("barge-in: the wake word while answering stopped the reply")
                     return self._woken(detection.name, detection.score)
@@ -243,6 +275,8 @@ class Listener:
                     # Its score rises: silence the voice now (it may be a barge-in; a held voice
                     # is not in the microphone either), and go on if none comes.
                     held = 0 if self.pipeline.hold_playback() else -1
+                    if held == 0 and self.echo is not None:
+                        self.echo.stopped()  # what the device had queued is dropped: no echo
                 elif held >= 0:
                     held += 1
                     if held > HOLD_CHUNKS and score < conversation.hold_threshold:
@@ -253,6 +287,12 @@ class Listener:
             if held >= 0:
                 self.pipeline.release_playback()
         return None
+
+    def _own_voice(self) -> bool:
+        """The microphone heard only the assistant's own voice lately (the linear filter took
+        nearly all of it away): no wake word of a person's can be in it."""
+        erle = getattr(self.echo, "linear_erle_db", None)
+        return erle is not None and erle >= OWN_VOICE_DB
 
     def follow_up_reason(self, result: TurnResult) -> str | None:
         """Why the microphone stays open after `result` ("question", "always"), or None."""
