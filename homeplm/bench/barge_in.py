@@ -52,7 +52,7 @@ VOICES = (("en-us", 160), ("en-gb", 170), ("en-us+f3", 155), ("en-gb-scotland", 
 LEVELS_DB = (6, 0, -6)
 REFRACTORY_CHUNKS = 25  # 2 s: one detection per wake word
 BARGE_THRESHOLDS = (0.35, 0.5, 0.6, 0.7, 0.8)  # candidates for conversation.barge_in_threshold
-HOLD_THRESHOLDS = (0.05, 0.1, 0.2)  # candidates for conversation.hold_threshold
+HOLD_THRESHOLDS = (0.01, 0.02, 0.05, 0.1, 0.2)  # candidates for conversation.hold_threshold
 HOLD_CHUNKS = 8  # a hold that does not become a barge-in within 640 ms lets the voice go on
 HOLD_TAIL_CHUNKS = 2  # after a hold its echo is still heard this long (sink's stop, room's tail)
 LEAD_S = 2.0  # what the detector hears before a phrase (it needs ~1.5 s to fill its window)
@@ -217,7 +217,10 @@ def held_hit(mixed: np.ndarray, phrase: np.ndarray, acted: np.ndarray) -> bool:
     heard = scores(held)[: len(acted)]
     before = cut // CHUNK_SAMPLES
     heard[:before] = np.maximum(heard[:before], acted[:before])
-    return bool((heard[: hold + HOLD_CHUNKS + 1] >= conversation.barge_in_threshold).any())
+    barge = conversation.barge_in_threshold
+    # Held, it is heard within HOLD_CHUNKS; after the voice goes on, as without a hold.
+    held_window, after = heard[: hold + HOLD_CHUNKS + 1], acted[hold + HOLD_CHUNKS :]
+    return bool((held_window >= barge).any() or (after >= barge).any())
 
 
 def in_silence(said: list[Phrase], level_like: np.ndarray) -> int:

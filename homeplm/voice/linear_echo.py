@@ -15,9 +15,9 @@ background starts again from the foreground when it has gone clearly wrong.
 
 A filter learns about as many samples as it is long, so a short one learns fast; the delay before
 the echo (the device's, and EchoCanceller's far-end laid early) is found apart, by
-cross-correlating the last seconds of far-end and microphone (GCC-PHAT) once a second, up to
-MAX_DELAY_MS, and the far-end is delayed by it (less PRE_MS) before the filter. A moved delay
-starts the filter afresh.
+cross-correlating the last seconds of far-end and microphone (GCC-PHAT) up to MAX_DELAY_MS — the
+first time once half a second has played, then once a second while it plays — and the far-end is
+delayed by it (less PRE_MS) before the filter. A moved delay starts the filter afresh.
 """
 
 from __future__ import annotations
