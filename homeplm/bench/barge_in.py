@@ -1,7 +1,7 @@
 """Barge-in, measured: the wake word while homeplm speaks, how fast it stops, and whether its own
 voice ever barges in.
 
-    python -m homeplm.bench.barge_in            # about 5 minutes on a 2-core machine
+    python -m homeplm.bench.barge_in            # about 17 minutes on a 2-core machine
     python -m homeplm.bench.barge_in --quick    # fewer voices and replies
 
 1. **Heard while it speaks vs. in silence.** 25 wake phrases ("hey jarvis" + stop, cancel, a new
@@ -9,15 +9,19 @@ voice ever barges in.
    speaking into the private PulseAudio room (`homeplm.bench.echo`: its own sink and microphone,
    a null sink between them), at +6, 0 and -6 dB over the echo there, on the null sink and with a
    synthetic room added; each mix goes through the echo canceller on the recording's own clock.
-   Heard = the product's detector at `wake.threshold` in the raw microphone, the cleaned one,
-   either. In silence: the same phrases alone, under the room's noise.
-2. **Stop latency** = detection (the end of "jarvis" to the end of the chunk at which the detector
-   fires, cleaned, from the mixes; the canceller's and detector's CPU time added) + the sink's stop
-   (live: from `stop()` to the last of its sound on the room's monitor, runs at 6 points).
-3. **False barge-ins** per hour of its own speech: every example reply of the answer benchmark
-   (homeplm/bench/answer_sets.py) and the household facts said back, by the shipped piper voice,
-   through a synthetic room and cleaned on a synthetic timeline; detections (2 s apart at least) in
-   the raw and the cleaned microphone.
+   Heard = the product's detector at `wake.threshold` in the raw microphone, WebRTC's output and
+   the linear canceller's output; and the score the listener acts on (the better of the two
+   outputs, nothing while its own voice alone is heard) at `conversation.barge_in_threshold`.
+   In silence: the same phrases alone, under the room's noise.
+2. **Stop latency** = detection (the end of "jarvis" to the end of the chunk at which the score
+   the listener acts on reaches the barge-in or the hold threshold, from the mixes; the cancellers'
+   and detectors' CPU time added) + the sink's stop (live: from `stop()` to the last of its sound
+   on the room's monitor, runs at 6 points).
+3. **False barge-ins and holds for nothing** per hour of its own speech: every example reply of
+   the answer benchmark (homeplm/bench/answer_sets.py) and the household facts said back, by the
+   shipped piper voice, handed to a synthetic sink two blocks ahead, through a synthetic room and
+   cleaned on the same timeline; detections (2 s apart at least) in each signal and as the
+   listener acts.
 """
 
 from __future__ import annotations
@@ -192,7 +196,7 @@ def while_speaking(rec: Recording, mic: np.ndarray, said: list[Phrase], ser_db: 
         raw, cleaned, linear = scores(mixed[around]), scores(run.out[around]), scores(run.linear[around])
         acted = product(cleaned, linear, run.linear_erle[chunks])
         heard.tracks.append((acted, (LEAD_S * SAMPLE_RATE + phrase.wake_end) / CHUNK_SAMPLES))
-        heard.held += held_hit(mixed[around], track[around], acted)
+        heard.held += held_hit(run.linear[around], track[around], acted)
         heard.tries += 1
         heard.raw += _first(raw, WAKE_THRESHOLD) is not None
         heard.cleaned += _first(cleaned, WAKE_THRESHOLD) is not None
@@ -200,19 +204,20 @@ def while_speaking(rec: Recording, mic: np.ndarray, said: list[Phrase], ser_db: 
     return heard
 
 
-def held_hit(mixed: np.ndarray, phrase: np.ndarray, acted: np.ndarray) -> bool:
+def held_hit(linear: np.ndarray, phrase: np.ndarray, acted: np.ndarray) -> bool:
     """The product's barge-in with its hold (conversation.barge_in_threshold, hold_threshold),
     simulated on one mix: from the first chunk at the hold threshold the voice is silent, so its
     echo leaves the microphone HOLD_TAIL_CHUNKS later (the sink's stop and the room's tail), and
-    the detector goes on hearing the person alone (the room's noise gone too: an upper bound)."""
+    the detector goes on hearing the person alone (the room's noise gone too: an upper bound);
+    before that it hears the linear output, as the listener does."""
     from homeplm.config.schema import ConversationSettings
 
     conversation = ConversationSettings()
     hold = _first(acted, conversation.hold_threshold) if conversation.hold_threshold > 0 else None
     if hold is None:
         return bool((acted >= conversation.barge_in_threshold).any())
-    cut = min(len(mixed), (hold + 1 + HOLD_TAIL_CHUNKS) * CHUNK_SAMPLES)
-    held = np.concatenate((mixed[:cut], np.clip(phrase[cut:], -32768, 32767).astype(np.int16)))
+    cut = min(len(linear), (hold + 1 + HOLD_TAIL_CHUNKS) * CHUNK_SAMPLES)
+    held = np.concatenate((linear[:cut], np.clip(phrase[cut:], -32768, 32767).astype(np.int16)))
     # Before the cut the microphone is as it was; after it, the person alone.
     heard = scores(held)[: len(acted)]
     before = cut // CHUNK_SAMPLES

@@ -219,7 +219,7 @@ class ConversationSettings:
     barge_in_threshold: Annotated[float, Range(0.05, 1.0)] = 0.5
     # The voice is held (silent, its place kept) as soon as the wake word's score reaches this, and
     # goes on when no barge-in follows within 640 ms (0: never held; stopped on the barge-in only).
-    # 0.02: silence 177 ms p50, 343 ms p95 after the word (374 / 661 without; 0.1: 231 / 375), no
+    # 0.02: silence 158-177 ms p50, 331-343 ms p95 after the word (0.1: 222-231 / 375-400), no
     # hold in 8.5 min of its own voice; people's talk over it reaches 0.02 ~120 times an hour.
     hold_threshold: Annotated[float, Range(0.0, 1.0)] = 0.02
 
