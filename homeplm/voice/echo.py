@@ -235,17 +235,16 @@ class EchoCanceller:
         with self._lock:
             far = self._take_far(len(mic))
             self.last_far = far
+        mic_power = float(np.mean(mic.astype(np.float64) ** 2))
         with self._apm_lock:
             out: np.ndarray = self._apm.process(mic, far if self.cancel_echo else None)
             if self._linear is not None and len(mic) % self._linear.block == 0:
                 linear = self._linear.process(mic, far)
                 self.last_linear = np.clip(linear, -32768, 32767).astype(np.int16)
-                mic_power = float(np.mean(mic.astype(np.float64) ** 2))
                 with self._lock:
                     self._recent.append((mic_power, float(np.mean(linear**2)), bool(far.any())))
         far_power = float(np.mean(far.astype(np.float64) ** 2)) if len(far) else 0.0
         if far_power > _FAR_ACTIVE_RMS**2:
-            mic_power = float(np.mean(mic.astype(np.float64) ** 2))
             out_power = float(np.mean(out.astype(np.float64) ** 2)) + 1.0
             with self._lock:
                 first = self._far_chunks == 0
